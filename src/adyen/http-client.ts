@@ -1,0 +1,95 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import adyen from "@adyen/api-library";
+import type { IRequest } from "@adyen/api-library/lib/src/typings/requestOptions.js";
+
+// The library is CommonJS without an exports map: plain Node only sees its default export (STACK.md #1).
+const { HttpClientException } = adyen;
+type Config = InstanceType<typeof adyen.Config>;
+
+const ADYEN_TEST_CHECKOUT = "https://checkout-test.adyen.com";
+
+/**
+ * The raw body of the last Adyen answer in the current async context. The library drops fields it does
+ * not model when it parses (STACK.md #4), and apps must get Adyen's `action` verbatim.
+ */
+export const rawResponse = new AsyncLocalStorage<{ body?: string }>();
+
+export interface AdyenHttpOptions {
+  apiKey: string;
+  timeoutMs: number;
+  /** The simulator's base URL; Adyen's test host is rewritten to it. Absent for real Adyen. */
+  baseUrl?: string;
+}
+
+/**
+ * The one place that knows where Adyen is, how long we wait for it and which headers carry the API key
+ * and the Idempotency-Key. Plugged into the library as its `ClientInterface`.
+ */
+export class AdyenHttpClient {
+  constructor(private readonly options: AdyenHttpOptions) {}
+
+  async request(
+    endpoint: string,
+    json: string | Buffer,
+    _config: Config,
+    _isApiKeyRequired: boolean,
+    requestOptions: IRequest.Options = {},
+  ): Promise<string> {
+    const url = new URL(
+      this.options.baseUrl ? endpoint.replace(ADYEN_TEST_CHECKOUT, this.options.baseUrl) : endpoint,
+    );
+    if (requestOptions.params) {
+      for (const [name, value] of new URLSearchParams(requestOptions.params)) url.searchParams.append(name, value);
+    }
+    const method = requestOptions.method ?? "POST";
+    // A fresh header object per call: the library's options object must never carry one call's key into the next.
+    const headers: Record<string, string> = {
+      "X-API-Key": this.options.apiKey,
+      "Content-Type": "application/json",
+      Accept: "application/json",
+    };
+    if (requestOptions.idempotencyKey) headers["Idempotency-Key"] = requestOptions.idempotencyKey;
+
+    let response: Response;
+    let body: string;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: method === "GET" || method === "DELETE" ? undefined : json.toString(),
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
+      body = await response.text();
+    } catch (error) {
+      const timedOut = error instanceof DOMException && error.name === "TimeoutError";
+      throw new HttpClientException({
+        message: timedOut ? `Adyen did not answer within ${this.options.timeoutMs} ms` : "Adyen could not be reached",
+        statusCode: 0,
+        errorCode: timedOut ? "TIMEOUT" : "NETWORK",
+      });
+    }
+    if (!response.ok) {
+      throw new HttpClientException({
+        message: `HTTP Exception: ${response.status}`,
+        statusCode: response.status,
+        responseBody: body,
+        errorCode: adyenErrorCode(body),
+      });
+    }
+    const capture = rawResponse.getStore();
+    if (capture) capture.body = body;
+    return body;
+  }
+}
+
+function adyenErrorCode(body: string): string | undefined {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === "object" && "errorCode" in parsed && typeof parsed.errorCode === "string") {
+      return parsed.errorCode;
+    }
+  } catch {
+    // Not Adyen's JSON error body (e.g. a proxy's HTML page): there is no errorCode to report.
+  }
+  return undefined;
+}

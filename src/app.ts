@@ -1,0 +1,171 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ApolloServer } from "@apollo/server";
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { AdyenCheckout } from "./adyen/checkout.js";
+import type { Config } from "./config.js";
+import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
+import { formatError } from "./graphql/errors.js";
+import { buildGatewaySchema } from "./graphql/schema.js";
+import { graphqlRoute } from "./http/graphql-route.js";
+import { handleRequests } from "./http/server.js";
+import { webhookRoute } from "./http/webhook-route.js";
+import { serveSubscriptions } from "./http/websocket.js";
+import { ReturnUrlPolicy } from "./payments/input.js";
+import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
+import { Payments } from "./payments/use-cases.js";
+import { PaymentWebhooks } from "./payments/webhooks.js";
+import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
+import { type RunningSimulator, startSimulator } from "./simulator/index.js";
+import { openStores } from "./store/index.js";
+
+/** A running gateway: its URL, the simulator it started (simulator mode only), and a way to stop both. */
+export interface Gateway {
+  url: string;
+  server: Server;
+  simulator: RunningSimulator | null;
+  close(): Promise<void>;
+}
+
+export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
+  startKakaoPayPayment(input: {
+    amount: { value: 12300, currency: "KRW" }
+    reference: "order-1001"
+    returnUrl: "http://localhost:3000/checkout/return"
+    channel: WEB
+  }) {
+    id status nextStep action
+  }
+}`;
+
+/** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
+export async function startGateway(config: Config, log: (line: string) => void = console.log): Promise<Gateway> {
+  // Bind first: the simulator must know where to send webhooks, and nobody knows this port until we return.
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, "127.0.0.1", resolve);
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let simulator: RunningSimulator | null = null;
+  if (config.simulator) {
+    simulator = await startSimulator({
+      port: config.simulator.port,
+      apiKey: config.adyen.apiKey,
+      merchantAccount: config.adyen.merchantAccount,
+      webhook: {
+        url: `${url}/webhooks/adyen`,
+        hmacKeyHex: config.adyen.hmacKeys[0]!,
+        username: config.adyen.webhookUsername,
+        password: config.adyen.webhookPassword,
+      },
+      webhookDelayMs: config.simulator.webhookDelayMs,
+      pendingDelayMs: config.simulator.pendingDelayMs,
+      offerTtlMs: config.simulator.offerTtlMs,
+      log: (line) => log(`[simulator] ${line}`),
+    });
+  }
+
+  const stores = openStores(config.databaseUrl);
+  const feed = new InProcessStatusFeed();
+  const webhooks = new PaymentWebhooks({
+    store: stores.payments,
+    tokens: stores.storedPaymentMethods,
+    inbox: stores.inbox,
+    events: feed,
+    merchantAccount: config.adyen.merchantAccount,
+    log,
+  });
+  const provider = new AdyenCheckout({
+    environment: config.adyen.environment,
+    apiKey: config.adyen.apiKey,
+    merchantAccount: config.adyen.merchantAccount,
+    liveUrlPrefix: config.adyen.liveUrlPrefix,
+    timeoutMs: config.adyen.timeoutMs,
+    simulatorUrl: simulator?.url,
+  });
+  const payments = new Payments({
+    store: stores.payments,
+    tokens: stores.storedPaymentMethods,
+    provider,
+    events: feed,
+    returnUrls: new ReturnUrlPolicy(config.returnUrlAllowlist),
+    webhooks,
+  });
+  const storedPaymentMethods = new StoredPaymentMethods({
+    store: stores.payments,
+    tokens: stores.storedPaymentMethods,
+    provider,
+    log,
+  });
+  const authenticator = new ApiKeyAuthenticator(config.apiKeys);
+
+  const schema = await buildGatewaySchema(feed);
+  const apollo = new ApolloServer<GatewayContext>({
+    schema,
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    introspection: !config.production,
+    plugins: [
+      ApolloServerPluginCacheControlDisabled(),
+      config.production
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({
+            embed: true,
+            document: EXAMPLE_OPERATION,
+            headers: { Authorization: "Bearer <your API key>" },
+          }),
+    ],
+  });
+  await apollo.start();
+
+  handleRequests(server, {
+    graphql: graphqlRoute(apollo, (request) => ({
+      owner: authenticator.authenticate(request.headers.authorization),
+      payments,
+      storedPaymentMethods,
+    })),
+    webhook: webhookRoute({
+      webhooks,
+      username: config.adyen.webhookUsername,
+      password: config.adyen.webhookPassword,
+      hmacKeys: config.adyen.hmacKeys,
+      log,
+    }),
+    ready: async () => {
+      await stores.payments.ping();
+      return true;
+    },
+    log,
+  });
+  const subscriptions = serveSubscriptions(server, {
+    schema,
+    payments,
+    storedPaymentMethods,
+    authenticate: (authorization) => authenticator.authenticate(authorization),
+  });
+  // Items acknowledged before a crash but not applied: apply them now.
+  await webhooks.applyUnapplied();
+
+  return {
+    url,
+    server,
+    simulator,
+    async close() {
+      // Stop accepting, let in-flight requests finish, then release what they used.
+      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await subscriptions.close();
+      await drained;
+      await webhooks.idle();
+      await simulator?.close();
+      await apollo.stop();
+      await stores.close();
+    },
+  };
+}

@@ -1,0 +1,35 @@
+import { Arg, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from "type-graphql";
+import type { PaymentStatusChange } from "../payments/payment.js";
+import { type GatewayContext, requireOwner } from "./context.js";
+import { PaymentStatusEventType } from "./types.js";
+
+interface WatchArgs {
+  paymentId: string;
+  afterVersion?: number | null;
+}
+
+@Resolver()
+export class PaymentStatusResolver {
+  @Subscription(() => PaymentStatusEventType, {
+    description:
+      "Pushes every status change of one payment. With afterVersion, first replays the changes after that version that the client missed, then goes live: no gap, no duplicate.",
+    subscribe: ({ args, context }: SubscribeResolverData<unknown, WatchArgs, GatewayContext>) => {
+      const { paymentId, afterVersion } = args;
+      return context.payments.watchStatus(requireOwner(context), paymentId, afterVersion ?? null);
+    },
+  })
+  paymentStatusChanged(
+    @Root() change: PaymentStatusChange,
+    @Arg("paymentId", () => ID) _paymentId: string,
+    @Arg("afterVersion", () => Int, { nullable: true }) _afterVersion?: number | null,
+  ): PaymentStatusEventType {
+    return {
+      payment: change.payment,
+      previousStatus: change.event.previousStatus,
+      status: change.event.status,
+      source: change.event.source,
+      version: change.event.version,
+      occurredAt: change.event.occurredAt,
+    };
+  }
+}

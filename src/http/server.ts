@@ -1,0 +1,54 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
+
+export interface GatewayRoutes {
+  graphql: RouteHandler;
+  webhook?: RouteHandler;
+  ready: () => Promise<boolean>;
+  log: (line: string) => void;
+}
+
+/** The gateway's HTTP surface: /graphql, /webhooks/adyen, /healthz and /readyz, on a bare node:http server. */
+export function handleRequests(server: Server, routes: GatewayRoutes): void {
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    route(request, response, routes).catch((error: unknown) => {
+      routes.log(`request ${request.method} ${request.url?.split("?")[0]} failed: ${describe(error)}`);
+      if (!response.headersSent) {
+        response.writeHead(500, { "content-type": "application/json" });
+        response.end(JSON.stringify({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] }));
+      } else {
+        response.destroy();
+      }
+    });
+  });
+}
+
+async function route(request: IncomingMessage, response: ServerResponse, routes: GatewayRoutes): Promise<void> {
+  const url = request.url ?? "/";
+  const queryAt = url.indexOf("?");
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const search = queryAt === -1 ? "" : url.slice(queryAt);
+  if (path === "/graphql") return routes.graphql(request, response, search);
+  if (path === "/webhooks/adyen" && routes.webhook) {
+    if (request.method !== "POST") return plain(response, 405, "use POST", { allow: "POST" });
+    return routes.webhook(request, response, search);
+  }
+  if (path === "/healthz" && request.method === "GET") return plain(response, 200, "ok");
+  if (path === "/readyz" && request.method === "GET") {
+    const ready = await routes.ready().catch(() => false);
+    return plain(response, ready ? 200 : 503, ready ? "ready" : "database unavailable");
+  }
+  plain(response, 404, "not found");
+}
+
+function plain(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
+  response.end(text);
+}
+
+/** An error's kind and message for the operator's log; never its stack or the request's secrets. */
+export function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+

@@ -1,0 +1,73 @@
+import type { ApiKeyName, PaymentId, PspReference, StoredPaymentMethodId } from "./ids.js";
+import type { EventSource, PaymentStatus } from "./status.js";
+
+/** Money in minor units (KRW has no decimals). */
+export interface Amount {
+  value: number;
+  currency: string;
+}
+
+export const Channel = { ANDROID: "ANDROID", IOS: "IOS", WEB: "WEB" } as const;
+export type Channel = (typeof Channel)[keyof typeof Channel];
+
+export const RecurringProcessingModel = {
+  SUBSCRIPTION: "SUBSCRIPTION",
+  UNSCHEDULED_CARD_ON_FILE: "UNSCHEDULED_CARD_ON_FILE",
+} as const;
+export type RecurringProcessingModel = (typeof RecurringProcessingModel)[keyof typeof RecurringProcessingModel];
+
+export const KAKAOPAY = "kakaopay";
+
+/**
+ * A payment as the gateway keeps it. Its row exists before Adyen is called; until Adyen's first answer
+ * is recorded, `status` is null and `version` 0, and apps do not see it.
+ */
+export interface Payment {
+  id: PaymentId;
+  owner: ApiKeyName;
+  reference: string;
+  amount: Amount;
+  paymentMethodType: string;
+  status: PaymentStatus | null;
+  version: number;
+  resultCode: string | null;
+  refusalReason: string | null;
+  pspReference: PspReference | null;
+  action: unknown | null;
+  returnUrl: string | null;
+  countryCode: string;
+  shopperLocale: string | null;
+  channel: Channel | null;
+  shopperReference: string | null;
+  storePaymentMethod: boolean;
+  /** Set for a charge of a stored token: such a payment never asks for details. */
+  storedPaymentMethodId: StoredPaymentMethodId | null;
+  recurringProcessingModel: RecurringProcessingModel | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A payment apps may see: Adyen has answered at least once. */
+export type VisiblePayment = Payment & { status: PaymentStatus };
+
+export function isVisible(payment: Payment): payment is VisiblePayment {
+  return payment.status !== null;
+}
+
+/** One recorded status change; `version` is the payment's version after it. */
+export interface PaymentEvent {
+  paymentId: PaymentId;
+  version: number;
+  status: PaymentStatus;
+  previousStatus: PaymentStatus | null;
+  source: EventSource;
+  eventCode: string | null;
+  resultCode: string | null;
+  occurredAt: Date;
+}
+
+/** A committed status change, as published to subscribers. */
+export interface PaymentStatusChange {
+  payment: VisiblePayment;
+  event: PaymentEvent;
+}

@@ -1,0 +1,160 @@
+import type { ApiKeyName, PaymentId, PspReference, StoredPaymentMethodId } from "./ids.js";
+import type { Amount, Channel, Payment, PaymentEvent, PaymentStatusChange } from "./payment.js";
+import type { Notification, NotificationOutcome, StoredNotification } from "./notification.js";
+import type { ProviderStoredPaymentMethod, StoredPaymentMethod } from "./stored-payment-method.js";
+import type { PaymentSignal } from "./transitions.js";
+
+/** A payment method an app can show. */
+export interface PaymentMethodOffer {
+  type: string;
+  name: string;
+  logoUrl: string | null;
+}
+
+/** Adyen's answer to /payments or /payments/details, reduced to what the gateway keeps. */
+export interface ProviderPaymentResult {
+  resultCode: string;
+  pspReference: PspReference | null;
+  refusalReason: string | null;
+  action: unknown | null;
+}
+
+/**
+ * The payment service provider (Adyen). Implementations throw GatewayError PROVIDER_REJECTED or
+ * PROVIDER_UNAVAILABLE; `idempotencyKey` is derived from our own ids so a retry never pays twice.
+ */
+export interface PaymentProvider {
+  listPaymentMethods(query: {
+    amount: Amount;
+    countryCode: string;
+    shopperLocale: string | null;
+    channel: Channel | null;
+  }): Promise<PaymentMethodOffer[]>;
+  startRedirectPayment(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult>;
+  submitDetails(details: Record<string, string>, idempotencyKey: string): Promise<ProviderPaymentResult>;
+  /** /payments for a stored token: shopperInteraction ContAuth, no shopper present. */
+  chargeStoredPaymentMethod(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult>;
+  listStoredPaymentMethods(shopperReference: string): Promise<ProviderStoredPaymentMethod[]>;
+  disableStoredPaymentMethod(id: StoredPaymentMethodId, shopperReference: string): Promise<void>;
+}
+
+/** The fields of a payment fixed when it is created. */
+export type NewPayment = Omit<
+  Payment,
+  "status" | "version" | "resultCode" | "refusalReason" | "pspReference" | "action" | "createdAt" | "updatedAt"
+>;
+
+/** A client's idempotency key for one operation, with a hash of the input it came with. */
+export interface IdempotencyClaim {
+  owner: ApiKeyName;
+  key: string;
+  operation: string;
+  requestHash: string;
+}
+
+/** Where an idempotency key of an operation on an existing payment stands. */
+export type IdempotencyState = "claimed" | "in_progress" | "completed" | "conflict";
+
+export type CreatePaymentResult =
+  | { kind: "created"; payment: Payment }
+  | { kind: "existing"; payment: Payment }
+  | { kind: "conflict" };
+
+/** Fields learnt from Adyen alongside a signal, stored in the same transaction. */
+export interface ProviderFacts {
+  pspReference?: PspReference | null;
+  action?: unknown | null;
+}
+
+/** How a payment is found for a webhook: by pspReference, or by the merchant's reference while ours is unknown. */
+export interface NotificationTarget {
+  pspReference: string;
+  merchantReference: string;
+  amount: Amount | null;
+}
+
+export interface RecordedSignal {
+  payment: Payment;
+  /** Null when the rules decided "no change". */
+  change: PaymentStatusChange | null;
+}
+
+/** Durable payment storage. Every method is atomic; async so that PostgreSQL fits behind it. */
+export interface PaymentStore {
+  /** Writes the row (status null, version 0), or returns the payment an idempotency claim already made. */
+  createPayment(payment: NewPayment, idempotency: IdempotencyClaim | null): Promise<CreatePaymentResult>;
+  getPayment(id: PaymentId): Promise<Payment | null>;
+  /**
+   * Claims a key for an operation on an existing payment: "claimed" the first time, "in_progress" or
+   * "completed" on a repeat with the same input, "conflict" with a different one.
+   */
+  claimIdempotencyKey(claim: IdempotencyClaim, paymentId: PaymentId): Promise<IdempotencyState>;
+  /** Marks a claimed key as done: repeats then get the recorded result. */
+  completeIdempotencyKey(claim: IdempotencyClaim): Promise<void>;
+  /**
+   * Runs the status rules on the current row and commits facts, status, version and event together.
+   * Concurrent callers serialise: no update is lost and each change is returned to exactly one caller.
+   */
+  recordSignal(
+    id: PaymentId,
+    signal: PaymentSignal,
+    facts: ProviderFacts,
+    settles?: { notificationId: number },
+  ): Promise<RecordedSignal>;
+  /**
+   * The payment a webhook is about: by pspReference, else the single payment with that reference and amount
+   * whose pspReference we do not know yet. Null when there is none, or more than one.
+   */
+  findPaymentFor(target: NotificationTarget): Promise<Payment | null>;
+  /** Payments that asked Adyen to store a method for this shopper, newest first. */
+  findStoringPayments(shopperReference: string): Promise<Payment[]>;
+  /** The recorded changes after `afterVersion`, oldest first. */
+  listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]>;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+}
+
+/** Recurring tokens. */
+export interface StoredPaymentMethodStore {
+  /**
+   * Records a token once: a second call for the same id changes nothing and returns the first. With `settles`,
+   * the inbox item is marked applied in the same transaction.
+   */
+  recordToken(
+    token: Pick<StoredPaymentMethod, "id" | "owner" | "shopperReference" | "type" | "originalPaymentId">,
+    settles?: { notificationId: number },
+  ): Promise<{ method: StoredPaymentMethod; created: boolean }>;
+  getToken(id: StoredPaymentMethodId): Promise<StoredPaymentMethod | null>;
+  /** The owner's tokens for one shopper, active and disabled, oldest first. */
+  listTokens(owner: ApiKeyName, shopperReference: string): Promise<StoredPaymentMethod[]>;
+  disableToken(id: StoredPaymentMethodId): Promise<StoredPaymentMethod>;
+}
+
+/** The durable webhook inbox. */
+export interface NotificationInbox {
+  /**
+   * Stores the items in one durable transaction and returns their ids; an item already stored (same
+   * pspReference, eventCode, success and originalReference) comes back with `duplicate: true`.
+   */
+  save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>>;
+  get(id: number): Promise<StoredNotification | null>;
+  /** Items not applied yet, oldest first; optionally only those about one pspReference (or naming it as original). */
+  unapplied(pspReference?: string): Promise<StoredNotification[]>;
+  /** Marks an item as done without a payment change. */
+  settle(id: number, outcome: NotificationOutcome): Promise<void>;
+}
+
+/** Where committed status changes go, to reach subscribers (in-process now, Redis later). */
+export interface StatusEvents {
+  publish(change: PaymentStatusChange): void;
+}
+
+/** A live stream of one payment's changes. It listens from the moment it is created and buffers until read. */
+export interface StatusSubscription extends AsyncIterable<PaymentStatusChange> {
+  close(): void;
+}
+
+export interface StatusFeed extends StatusEvents {
+  subscribe(paymentId: PaymentId): StatusSubscription;
+}
+

@@ -1,0 +1,19 @@
+import type { ApiKeyName, PaymentId, StoredPaymentMethodId } from "./ids.js";
+
+/** A shopper's recurring KakaoPay agreement: Adyen's token, owned by the API key whose payment created it. */
+export interface StoredPaymentMethod {
+  id: StoredPaymentMethodId;
+  owner: ApiKeyName;
+  shopperReference: string;
+  type: string;
+  originalPaymentId: PaymentId | null;
+  active: boolean;
+  createdAt: Date;
+}
+
+/** A token as Adyen lists it (GET /storedPaymentMethods). */
+export interface ProviderStoredPaymentMethod {
+  id: string;
+  type: string;
+  shopperReference: string;
+}

@@ -1,0 +1,80 @@
+import type { PaymentId } from "../payments/ids.js";
+import type { PaymentStatusChange } from "../payments/payment.js";
+import type { StatusFeed, StatusSubscription } from "../payments/ports.js";
+
+/** More unread changes than this on one subscription means the client stopped reading: it is closed. */
+const MAX_BUFFERED = 1000;
+
+/**
+ * StatusFeed within one process. Listeners are registered synchronously in `subscribe`, not on the first
+ * read, so nothing published after `subscribe` returns can be missed.
+ */
+export class InProcessStatusFeed implements StatusFeed {
+  private readonly listeners = new Map<PaymentId, Set<Listener>>();
+
+  publish(change: PaymentStatusChange): void {
+    for (const listener of this.listeners.get(change.payment.id) ?? []) listener.push(change);
+  }
+
+  subscribe(paymentId: PaymentId): StatusSubscription {
+    const listeners = this.listeners.get(paymentId) ?? new Set<Listener>();
+    this.listeners.set(paymentId, listeners);
+    const listener = new Listener(() => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.listeners.get(paymentId) === listeners) this.listeners.delete(paymentId);
+    });
+    listeners.add(listener);
+    return listener;
+  }
+
+  /** Open subscriptions, for tests and metrics. */
+  get size(): number {
+    let count = 0;
+    for (const set of this.listeners.values()) count += set.size;
+    return count;
+  }
+}
+
+class Listener implements StatusSubscription {
+  private readonly buffer: PaymentStatusChange[] = [];
+  private waiting: ((result: IteratorResult<PaymentStatusChange>) => void) | null = null;
+  private closed = false;
+
+  constructor(private readonly onClose: () => void) {}
+
+  push(change: PaymentStatusChange): void {
+    if (this.closed) return;
+    if (this.waiting) {
+      const resolve = this.waiting;
+      this.waiting = null;
+      resolve({ value: change, done: false });
+    } else if (this.buffer.length >= MAX_BUFFERED) {
+      this.close();
+    } else {
+      this.buffer.push(change);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+    this.waiting?.({ value: undefined, done: true });
+    this.waiting = null;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<PaymentStatusChange> {
+    return {
+      next: () => {
+        const next = this.buffer.shift();
+        if (next) return Promise.resolve({ value: next, done: false });
+        if (this.closed) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (this.waiting = resolve));
+      },
+      return: () => {
+        this.close();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}

@@ -1,0 +1,28 @@
+/** The store's public face: open a database and get the repositories behind the domain's ports. */
+import type { NotificationInbox, PaymentStore, StoredPaymentMethodStore } from "../payments/ports.js";
+import { openSqlite } from "./sqlite/database.js";
+import { SqliteNotificationInbox } from "./sqlite/notification-inbox.js";
+import { SqlitePaymentStore } from "./sqlite/payment-store.js";
+import { SqliteStoredPaymentMethodStore } from "./sqlite/stored-payment-methods.js";
+
+export interface Stores {
+  payments: PaymentStore;
+  inbox: NotificationInbox;
+  storedPaymentMethods: StoredPaymentMethodStore;
+  close(): Promise<void>;
+}
+
+/** `file:PATH` (API.md DATABASE_URL) -> the SQLite stores, migrated. */
+export function openStores(databaseUrl: string): Stores {
+  const db = openSqlite(databaseUrl.slice("file:".length));
+  return {
+    payments: new SqlitePaymentStore(db),
+    inbox: new SqliteNotificationInbox(db),
+    storedPaymentMethods: new SqliteStoredPaymentMethodStore(db),
+    close: async () => {
+      // Fold the WAL back into the database file, so a stopped gateway leaves one self-contained file.
+      db.$client.pragma("wal_checkpoint(TRUNCATE)");
+      db.$client.close();
+    },
+  };
+}

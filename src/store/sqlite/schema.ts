@@ -1,0 +1,110 @@
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const payments = sqliteTable(
+  "payments",
+  {
+    id: text("id").primaryKey(),
+    owner: text("owner").notNull(),
+    reference: text("reference").notNull(),
+    amountValue: integer("amount_value").notNull(),
+    currency: text("currency").notNull(),
+    paymentMethodType: text("payment_method_type").notNull(),
+    status: text("status"),
+    version: integer("version").notNull().default(0),
+    resultCode: text("result_code"),
+    refusalReason: text("refusal_reason"),
+    pspReference: text("psp_reference"),
+    action: text("action", { mode: "json" }),
+    returnUrl: text("return_url"),
+    countryCode: text("country_code").notNull(),
+    shopperLocale: text("shopper_locale"),
+    channel: text("channel"),
+    shopperReference: text("shopper_reference"),
+    storePaymentMethod: integer("store_payment_method", { mode: "boolean" }).notNull(),
+    storedPaymentMethodId: text("stored_payment_method_id"),
+    recurringProcessingModel: text("recurring_processing_model"),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("payments_psp_reference").on(t.pspReference),
+    // Webhooks that beat Adyen's /payments answer are matched on the merchant's reference.
+    index("payments_awaiting_psp").on(t.reference).where(sql`${t.pspReference} IS NULL`),
+  ],
+);
+
+export const paymentEvents = sqliteTable(
+  "payment_events",
+  {
+    paymentId: text("payment_id")
+      .notNull()
+      .references(() => payments.id),
+    version: integer("version").notNull(),
+    status: text("status").notNull(),
+    previousStatus: text("previous_status"),
+    source: text("source").notNull(),
+    eventCode: text("event_code"),
+    resultCode: text("result_code"),
+    occurredAt: integer("occurred_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.paymentId, t.version] })],
+);
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    owner: text("owner").notNull(),
+    key: text("key").notNull(),
+    operation: text("operation").notNull(),
+    requestHash: text("request_hash").notNull(),
+    paymentId: text("payment_id")
+      .notNull()
+      .references(() => payments.id),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    /** Set once the operation's result is recorded: a repeat then gets it without calling Adyen. */
+    completedAt: integer("completed_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [primaryKey({ columns: [t.owner, t.key] })],
+);
+
+/**
+ * Every webhook item we acknowledged, stored before the answer. The unique key makes a redelivery a no-op;
+ * `appliedAt` is set in the same transaction as the change it caused, so an item is applied once.
+ */
+export const notificationInbox = sqliteTable(
+  "notification_inbox",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    pspReference: text("psp_reference").notNull(),
+    eventCode: text("event_code").notNull(),
+    success: integer("success", { mode: "boolean" }).notNull(),
+    originalReference: text("original_reference").notNull().default(""),
+    merchantReference: text("merchant_reference").notNull(),
+    merchantAccountCode: text("merchant_account_code").notNull(),
+    raw: text("raw").notNull(),
+    receivedAt: integer("received_at", { mode: "timestamp_ms" }).notNull(),
+    appliedAt: integer("applied_at", { mode: "timestamp_ms" }),
+    outcome: text("outcome"),
+  },
+  (t) => [
+    uniqueIndex("notification_inbox_identity").on(t.pspReference, t.eventCode, t.success, t.originalReference),
+    index("notification_inbox_unapplied").on(t.pspReference).where(sql`${t.appliedAt} IS NULL`),
+  ],
+);
+
+/** Recurring tokens: the id is Adyen's token (the RECURRING_CONTRACT pspReference). */
+export const storedPaymentMethods = sqliteTable(
+  "stored_payment_methods",
+  {
+    id: text("id").primaryKey(),
+    owner: text("owner").notNull(),
+    shopperReference: text("shopper_reference").notNull(),
+    type: text("type").notNull(),
+    originalPaymentId: text("original_payment_id").references(() => payments.id),
+    active: integer("active", { mode: "boolean" }).notNull(),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    disabledAt: integer("disabled_at", { mode: "timestamp_ms" }),
+  },
+  (t) => [index("stored_payment_methods_shopper").on(t.owner, t.shopperReference)],
+);

@@ -1,0 +1,73 @@
+import { and, asc, eq, isNull } from "drizzle-orm";
+import type { ApiKeyName, PaymentId, StoredPaymentMethodId } from "../../payments/ids.js";
+import { NotificationOutcome } from "../../payments/notification.js";
+import type { StoredPaymentMethodStore } from "../../payments/ports.js";
+import type { StoredPaymentMethod } from "../../payments/stored-payment-method.js";
+import type { SqliteDatabase } from "./database.js";
+import { notificationInbox, storedPaymentMethods } from "./schema.js";
+
+type Row = typeof storedPaymentMethods.$inferSelect;
+
+export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore {
+  constructor(private readonly db: SqliteDatabase) {}
+
+  async recordToken(
+    token: Pick<StoredPaymentMethod, "id" | "owner" | "shopperReference" | "type" | "originalPaymentId">,
+    settles?: { notificationId: number },
+  ): Promise<{ method: StoredPaymentMethod; created: boolean }> {
+    return this.db.transaction((tx) => {
+      const inserted = tx
+        .insert(storedPaymentMethods)
+        .values({ ...token, active: true, createdAt: new Date() })
+        .onConflictDoNothing()
+        .returning()
+        .get();
+      if (settles) {
+        tx.update(notificationInbox)
+          .set({ appliedAt: new Date(), outcome: inserted ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE })
+          .where(and(eq(notificationInbox.id, settles.notificationId), isNull(notificationInbox.appliedAt)))
+          .run();
+      }
+      const row = inserted ?? tx.select().from(storedPaymentMethods).where(eq(storedPaymentMethods.id, token.id)).get()!;
+      return { method: toMethod(row), created: inserted !== undefined };
+    });
+  }
+
+  async getToken(id: StoredPaymentMethodId): Promise<StoredPaymentMethod | null> {
+    const row = this.db.select().from(storedPaymentMethods).where(eq(storedPaymentMethods.id, id)).get();
+    return row ? toMethod(row) : null;
+  }
+
+  async listTokens(owner: ApiKeyName, shopperReference: string): Promise<StoredPaymentMethod[]> {
+    return this.db
+      .select()
+      .from(storedPaymentMethods)
+      .where(and(eq(storedPaymentMethods.owner, owner), eq(storedPaymentMethods.shopperReference, shopperReference)))
+      .orderBy(asc(storedPaymentMethods.createdAt), asc(storedPaymentMethods.id))
+      .all()
+      .map(toMethod);
+  }
+
+  async disableToken(id: StoredPaymentMethodId): Promise<StoredPaymentMethod> {
+    const row = this.db
+      .update(storedPaymentMethods)
+      .set({ active: false, disabledAt: new Date() })
+      .where(eq(storedPaymentMethods.id, id))
+      .returning()
+      .get();
+    if (!row) throw new Error(`stored payment method ${id} vanished`);
+    return toMethod(row);
+  }
+}
+
+function toMethod(row: Row): StoredPaymentMethod {
+  return {
+    id: row.id as StoredPaymentMethodId,
+    owner: row.owner as ApiKeyName,
+    shopperReference: row.shopperReference,
+    type: row.type,
+    originalPaymentId: row.originalPaymentId as PaymentId | null,
+    active: row.active,
+    createdAt: row.createdAt,
+  };
+}

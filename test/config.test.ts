@@ -1,0 +1,89 @@
+import { spawnSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config.js";
+
+const HMAC = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
+const TEST_ENV = {
+  ADYEN_ENVIRONMENT: "test",
+  ADYEN_API_KEY: "AQE-test-key-value",
+  ADYEN_MERCHANT_ACCOUNT: "ShopECOM",
+  ADYEN_HMAC_KEY: HMAC,
+  ADYEN_WEBHOOK_USERNAME: "adyen",
+  ADYEN_WEBHOOK_PASSWORD: "secret-password",
+  GATEWAY_API_KEYS: "shop:0123456789abcdef0123",
+  RETURN_URL_ALLOWLIST: "https://shop.example,myapp://",
+};
+
+function failure(env: Record<string, string | undefined>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("loadConfig accepted it");
+}
+
+describe("configuration", () => {
+  it("needs nothing in simulator mode, and generates the secrets", () => {
+    const config = loadConfig({});
+    expect(config.adyen.environment).toBe("simulator");
+    expect(config.adyen.merchantAccount).toBe("KakaoPayGatewaySimulator");
+    expect(config.adyen.hmacKeys[0]).toMatch(/^[0-9A-F]{64}$/);
+    expect(config.generatedDevApiKey).toBeTruthy();
+    expect(config.apiKeys.get(config.generatedDevApiKey!)).toBe("dev");
+    expect(config.returnUrlAllowlist).toEqual(["http://localhost", "http://127.0.0.1"]);
+    expect(config.databaseUrl).toBe("file:./data/gateway.db");
+    expect(config.port).toBe(4000);
+  });
+
+  it("accepts a complete test configuration", () => {
+    const config = loadConfig(TEST_ENV);
+    expect(config.adyen).toMatchObject({ environment: "test", merchantAccount: "ShopECOM", hmacKeys: [HMAC] });
+    expect(config.simulator).toBeNull();
+    expect(config.generatedDevApiKey).toBeNull();
+  });
+
+  it.each(Object.keys(TEST_ENV).filter((k) => k !== "ADYEN_ENVIRONMENT"))("stops test mode without %s, naming it", (name) => {
+    const error = failure({ ...TEST_ENV, [name]: undefined });
+    expect(error.variable).toBe(name);
+    expect(error.message).toContain(name);
+  });
+
+  it.each([
+    ["ADYEN_ENVIRONMENT", "staging"],
+    ["ADYEN_HMAC_KEY", "not-hex"],
+    ["ADYEN_HMAC_KEY_PREVIOUS", "1234"],
+    ["GATEWAY_API_KEYS", "no-colon"],
+    ["GATEWAY_API_KEYS", "shop:short"],
+    ["GATEWAY_API_KEYS", "a:0123456789abcdef0123,a:fedcba9876543210fedc"],
+    ["RETURN_URL_ALLOWLIST", "https://shop.example/path"],
+    ["RETURN_URL_ALLOWLIST", "javascript://"],
+    ["PORT", "70000"],
+    ["PORT", "80a"],
+    ["DATABASE_URL", "postgres://x"],
+    ["ADYEN_TIMEOUT_MS", "-1"],
+    ["SIMULATOR_WEBHOOK_DELAY_MS", "1.5"],
+    ["SIMULATOR_OFFER_TTL_SECONDS", "ten"],
+  ])("refuses a malformed %s, naming it", (name, value) => {
+    const env = name.startsWith("SIMULATOR_") ? { [name]: value } : { ...TEST_ENV, [name]: value };
+    const error = failure(env);
+    expect(error.variable).toBe(name);
+    // Secrets are never echoed back.
+    if (/KEY|PASSWORD/.test(name)) expect(error.message).not.toContain(value);
+  });
+
+  it("requires ADYEN_LIVE_URL_PREFIX in live mode", () => {
+    expect(failure({ ...TEST_ENV, ADYEN_ENVIRONMENT: "live" }).variable).toBe("ADYEN_LIVE_URL_PREFIX");
+  });
+
+  it("stops the real process with one line naming the variable", () => {
+    const result = spawnSync(process.execPath, ["--input-type=module", "-e", "await import('./dist/src/main.js')"], {
+      env: { ...process.env, ...TEST_ENV, ADYEN_HMAC_KEY: "zz" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split("\n")).toEqual(["Configuration error: ADYEN_HMAC_KEY must be the hex HMAC key from Adyen's Customer Area"]);
+  });
+});

@@ -1,0 +1,152 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import Database from "better-sqlite3";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print } from "graphql";
+import { createClient, type Client } from "graphql-ws";
+import WebSocket from "ws";
+import { type Gateway, startGateway } from "../../src/app.js";
+import { loadConfig } from "../../src/config.js";
+
+export const ALPHA_KEY = "alpha-secret-0123456789abcdef";
+export const BETA_KEY = "beta-secret-0123456789abcdef01";
+export const HMAC_KEY = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
+export const PREVIOUS_HMAC_KEY = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00";
+export const WEBHOOK_USER = "adyen-test";
+export const WEBHOOK_PASSWORD = "webhook-password-0123";
+export const MERCHANT_ACCOUNT = "KakaoPayGatewaySimulator";
+
+export interface GraphQLResponse<T> {
+  data?: T | null;
+  errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+}
+
+/** A real gateway on an ephemeral port, with the real simulator, on a fresh SQLite file. */
+export class TestGateway {
+  private sockets: Client[] = [];
+
+  private constructor(
+    readonly gateway: Gateway,
+    readonly dir: string,
+    readonly lines: string[],
+  ) {}
+
+  static async start(env: Record<string, string> = {}, dir = mkdtempSync(join(tmpdir(), "kakaopay-gw-"))): Promise<TestGateway> {
+    const lines: string[] = [];
+    const config = loadConfig({
+      ADYEN_ENVIRONMENT: "simulator",
+      PORT: "0",
+      DATABASE_URL: `file:${join(dir, "gateway.db")}`,
+      GATEWAY_API_KEYS: `alpha:${ALPHA_KEY},beta:${BETA_KEY}`,
+      RETURN_URL_ALLOWLIST: "https://shop.example,myapp://,http://localhost",
+      ADYEN_HMAC_KEY: HMAC_KEY,
+      ADYEN_HMAC_KEY_PREVIOUS: PREVIOUS_HMAC_KEY,
+      ADYEN_WEBHOOK_USERNAME: WEBHOOK_USER,
+      ADYEN_WEBHOOK_PASSWORD: WEBHOOK_PASSWORD,
+      ADYEN_TIMEOUT_MS: "1500",
+      SIMULATOR_WEBHOOK_DELAY_MS: "60000",
+      SIMULATOR_PENDING_DELAY_MS: "60000",
+      ...env,
+    });
+    const gateway = await startGateway(config, (line) => lines.push(line));
+    return new TestGateway(gateway, dir, lines);
+  }
+
+  get url(): string {
+    return this.gateway.url;
+  }
+
+  get simulator() {
+    const simulator = this.gateway.simulator;
+    if (!simulator) throw new Error("no simulator");
+    return simulator;
+  }
+
+  /** A typed GraphQL operation over real HTTP. */
+  async request<TResult, TVariables>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    variables: TVariables,
+    apiKey: string | null = ALPHA_KEY,
+  ): Promise<GraphQLResponse<TResult>> {
+    const response = await fetch(`${this.url}/graphql`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+      },
+      body: JSON.stringify({ query: print(document), variables }),
+    });
+    return (await response.json()) as GraphQLResponse<TResult>;
+  }
+
+  /** Like request, but fails the test on any GraphQL error. */
+  async data<TResult, TVariables>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    variables: TVariables,
+    apiKey: string | null = ALPHA_KEY,
+  ): Promise<TResult> {
+    const result = await this.request(document, variables, apiKey);
+    if (result.errors?.length || !result.data) throw new Error(`GraphQL errors: ${JSON.stringify(result.errors)}`);
+    return result.data;
+  }
+
+  /** A real graphql-ws client, closed with the gateway. */
+  ws(apiKey: string | null = ALPHA_KEY): Client {
+    const client = createClient({
+      url: `${this.url.replace("http", "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      retryAttempts: 0,
+      lazy: true,
+    });
+    this.sockets.push(client);
+    return client;
+  }
+
+  async close({ keepData = false } = {}): Promise<void> {
+    await Promise.all(this.sockets.map((s) => s.dispose()));
+    await this.gateway.close();
+    if (!keepData) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The shopper on the hosted KakaoPay page: opens action.url, picks an outcome, follows nothing. */
+export async function chooseOutcome(actionUrl: string, outcome: string): Promise<{ location: string; redirectResult: string }> {
+  const page = await fetch(actionUrl);
+  if (page.status !== 200) throw new Error(`hosted page answered ${page.status}`);
+  const response = await fetch(actionUrl, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ outcome }).toString(),
+    redirect: "manual",
+  });
+  if (response.status !== 303) throw new Error(`hosted page POST answered ${response.status}`);
+  const location = response.headers.get("location")!;
+  const redirectResult = new URL(location).searchParams.get("redirectResult");
+  if (!redirectResult) throw new Error(`no redirectResult in ${location}`);
+  return { location, redirectResult };
+}
+
+/** Polls until `check` passes; for states reached through background webhooks. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
+
+/** Rows of one table, read straight from the gateway's SQLite file: what is durably there. */
+export function tableRows(gw: TestGateway, table: "notification_inbox" | "payments" | "payment_events"): Array<Record<string, unknown>> {
+  const db = new Database(join(gw.dir, "gateway.db"), { readonly: true });
+  try {
+    return db.prepare(`select * from ${table} order by rowid`).all() as Array<Record<string, unknown>>;
+  } finally {
+    db.close();
+  }
+}
