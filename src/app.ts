@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { ApolloServer } from "@apollo/server";
+import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloArmor } from "@escape.tech/graphql-armor";
 import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
@@ -10,6 +11,7 @@ import { AdyenCheckout } from "./adyen/checkout.js";
 import type { Config } from "./config.js";
 import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
 import { formatError } from "./graphql/errors.js";
+import { armorConfig } from "./graphql/limits.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import { graphqlRoute } from "./http/graphql-route.js";
 import { handleRequests } from "./http/server.js";
@@ -53,7 +55,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   let simulator: RunningSimulator | null = null;
-  if (config.simulator) {
+  if (config.simulator && !config.simulator.url) {
     simulator = await startSimulator({
       port: config.simulator.port,
       apiKey: config.adyen.apiKey,
@@ -67,7 +69,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
       webhookDelayMs: config.simulator.webhookDelayMs,
       pendingDelayMs: config.simulator.pendingDelayMs,
       offerTtlMs: config.simulator.offerTtlMs,
-      log: (line) => log(`[simulator] ${line}`),
+      log,
     });
   }
 
@@ -87,7 +89,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     merchantAccount: config.adyen.merchantAccount,
     liveUrlPrefix: config.adyen.liveUrlPrefix,
     timeoutMs: config.adyen.timeoutMs,
-    simulatorUrl: simulator?.url,
+    simulatorUrl: config.simulator?.url ?? simulator?.url,
   });
   const payments = new Payments({
     store: stores.payments,
@@ -106,12 +108,20 @@ export async function startGateway(config: Config, log: (line: string) => void =
   const authenticator = new ApiKeyAuthenticator(config.apiKeys);
 
   const schema = await buildGatewaySchema(feed);
+  const armor = new ApolloArmor(armorConfig()).protect();
   const apollo = new ApolloServer<GatewayContext>({
     schema,
     formatError,
     includeStacktraceInErrorResponses: false,
+    allowBatchedHttpRequests: false,
+    // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM before requests drain.
+    stopOnTerminationSignals: false,
+    csrfPrevention: true,
     introspection: !config.production,
+    validationRules: armor.validationRules,
     plugins: [
+      // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
+      ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       ApolloServerPluginCacheControlDisabled(),
       config.production
         ? ApolloServerPluginLandingPageDisabled()
@@ -145,6 +155,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
   });
   const subscriptions = serveSubscriptions(server, {
     schema,
+    production: config.production,
     payments,
     storedPaymentMethods,
     authenticate: (authorization) => authenticator.authenticate(authorization),
@@ -159,9 +170,12 @@ export async function startGateway(config: Config, log: (line: string) => void =
     async close() {
       // Stop accepting, let in-flight requests finish, then release what they used.
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A connection whose request finishes during shutdown would otherwise idle until keep-alive times out.
+      const reaper = setInterval(() => server.closeIdleConnections(), 50);
       server.closeIdleConnections();
       await subscriptions.close();
       await drained;
+      clearInterval(reaper);
       await webhooks.idle();
       await simulator?.close();
       await apollo.stop();

@@ -23,6 +23,8 @@ export interface Config {
   apiKeys: Map<string, string>;
   returnUrlAllowlist: string[];
   simulator: {
+    /** A simulator running in its own process (`npm run simulator`); null = start one in this process. */
+    url: string | null;
     port: number;
     webhookDelayMs: number;
     pendingDelayMs: number;
@@ -48,9 +50,15 @@ type Env = Record<string, string | undefined>;
 export function loadConfig(env: Env = process.env): Config {
   const environment = readEnum(env, "ADYEN_ENVIRONMENT", ["simulator", "test", "live"], "simulator");
   const simulated = environment === "simulator";
+  const externalSimulator = simulated && Boolean(env.SIMULATOR_URL);
+  // A simulator in another process must be told the same secrets, so they cannot be generated here.
+  const sharedWithSimulator = ["ADYEN_API_KEY", "ADYEN_HMAC_KEY", "ADYEN_WEBHOOK_USERNAME", "ADYEN_WEBHOOK_PASSWORD"];
   const required = (name: string): string | undefined => {
     const value = env[name];
     if (value === undefined || value === "") {
+      if (externalSimulator && sharedWithSimulator.includes(name)) {
+        throw new ConfigError(name, "is required when SIMULATOR_URL is set (the simulator needs the same value)");
+      }
       if (simulated) return undefined;
       throw new ConfigError(name, `is required when ADYEN_ENVIRONMENT=${environment}`);
     }
@@ -103,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     returnUrlAllowlist: readAllowlist(allowlistText),
     simulator: simulated
       ? {
+          url: externalSimulator ? readHttpUrl("SIMULATOR_URL", env.SIMULATOR_URL!) : null,
           port: readInt(env, "SIMULATOR_PORT", port === 0 ? 0 : port + 1, 0, 65535),
           webhookDelayMs: readInt(env, "SIMULATOR_WEBHOOK_DELAY_MS", 1000, 0, 3_600_000),
           pendingDelayMs: readInt(env, "SIMULATOR_PENDING_DELAY_MS", 10_000, 0, 3_600_000),
@@ -140,14 +149,20 @@ function readDatabaseUrl(env: Env): string {
   return url;
 }
 
+function readHttpUrl(name: string, value: string): string {
+  const url = URL.canParse(value) ? new URL(value) : null;
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) throw new ConfigError(name, "must be an http(s) URL");
+  return url.origin;
+}
+
 function readHmacKey(name: string, value: string): string {
   if (!/^(?:[0-9A-Fa-f]{2}){16,}$/.test(value)) throw new ConfigError(name, "must be the hex HMAC key from Adyen's Customer Area");
   return value;
 }
 
+/** A name may have several secrets: that is how a key is rotated without the app losing its payments. */
 function readApiKeys(text: string): Map<string, string> {
   const keys = new Map<string, string>();
-  const names = new Set<string>();
   for (const pair of text.split(",")) {
     const colon = pair.indexOf(":");
     const name = pair.slice(0, colon).trim();
@@ -158,8 +173,7 @@ function readApiKeys(text: string): Map<string, string> {
     if (!/^[\x21-\x7e]{16,256}$/.test(key)) {
       throw new ConfigError("GATEWAY_API_KEYS", `secret of '${name}' must be 16–256 printable characters`);
     }
-    if (names.has(name) || keys.has(key)) throw new ConfigError("GATEWAY_API_KEYS", `has '${name}' or its secret twice`);
-    names.add(name);
+    if (keys.has(key)) throw new ConfigError("GATEWAY_API_KEYS", `has the secret of '${name}' twice`);
     keys.set(key, name);
   }
   return keys;

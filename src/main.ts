@@ -15,6 +15,7 @@ try {
 const gateway = await startGateway(config);
 console.log(`KakaoPay gateway on ${gateway.url}/graphql (Adyen: ${config.adyen.environment})`);
 if (gateway.simulator) console.log(`Adyen simulator on ${gateway.simulator.url}`);
+else if (config.simulator?.url) console.log(`Adyen simulator (its own process) on ${config.simulator.url}`);
 if (config.generatedDevApiKey) {
   console.log(`Development API key (simulator mode): Authorization: Bearer ${config.generatedDevApiKey}`);
 }

@@ -56,7 +56,7 @@ describe("configuration", () => {
     ["ADYEN_HMAC_KEY_PREVIOUS", "1234"],
     ["GATEWAY_API_KEYS", "no-colon"],
     ["GATEWAY_API_KEYS", "shop:short"],
-    ["GATEWAY_API_KEYS", "a:0123456789abcdef0123,a:fedcba9876543210fedc"],
+    ["GATEWAY_API_KEYS", "a:0123456789abcdef0123,b:0123456789abcdef0123"],
     ["RETURN_URL_ALLOWLIST", "https://shop.example/path"],
     ["RETURN_URL_ALLOWLIST", "javascript://"],
     ["PORT", "70000"],
@@ -71,6 +71,15 @@ describe("configuration", () => {
     expect(error.variable).toBe(name);
     // Secrets are never echoed back.
     if (/KEY|PASSWORD/.test(name)) expect(error.message).not.toContain(value);
+  });
+
+  it("lets one app have two secrets while its key is rotated", () => {
+    const config = loadConfig({ ...TEST_ENV, GATEWAY_API_KEYS: "shop:old-secret-0123456789,shop:new-secret-0123456789" });
+    expect([...config.apiKeys.values()]).toEqual(["shop", "shop"]);
+  });
+
+  it("requires the shared secrets when the simulator runs in its own process", () => {
+    expect(failure({ SIMULATOR_URL: "http://127.0.0.1:4001" }).variable).toBe("ADYEN_API_KEY");
   });
 
   it("requires ADYEN_LIVE_URL_PREFIX in live mode", () => {

@@ -1,10 +1,20 @@
 import type { Server } from "node:http";
-import { type GraphQLSchema, GraphQLError } from "graphql";
+import {
+  type DocumentNode,
+  type GraphQLSchema,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  parse,
+  specifiedRules,
+  validate,
+} from "graphql";
 import type { Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { GatewayContext } from "../graphql/context.js";
 import { formatError } from "../graphql/errors.js";
+import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
+import { ErrorCode } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
@@ -16,6 +26,8 @@ type ConnectionParams = { authorization?: unknown };
 
 export interface WebSocketOptions {
   schema: GraphQLSchema;
+  /** No introspection in production, over WebSocket as over HTTP. */
+  production: boolean;
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
   authenticate: (authorization: unknown) => ApiKeyName | null;
@@ -27,10 +39,33 @@ export interface WebSocketOptions {
  */
 export function serveSubscriptions(server: Server, options: WebSocketOptions): { close(): Promise<void> } {
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_MAX_PAYLOAD });
+  const rules = [
+    ...specifiedRules,
+    ...limitRules(),
+    SubscriptionsOnlyRule,
+    ...(options.production ? [NoSchemaIntrospectionCustomRule] : []),
+  ];
   const disposable = useServer<ConnectionParams, { owner?: ApiKeyName }>(
     {
       schema: options.schema,
       connectionInitWaitTimeout: 5_000,
+      // Parse and validate here, with the HTTP limits: graphql-ws would otherwise use the standard rules only.
+      onSubscribe: (_ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: OPERATION_LIMITS.maxTokens });
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError("could not parse the operation")];
+        }
+        const errors = validate(options.schema, document, rules);
+        if (errors.length > 0) return errors;
+        return {
+          schema: options.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+        };
+      },
       onConnect: (ctx) => {
         const owner = options.authenticate(ctx.connectionParams?.authorization);
         if (!owner) return false;
@@ -44,7 +79,9 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
       }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,
-      onError: (_ctx, _id, _payload, errors) => errors.map((e) => formatError(e.toJSON(), e instanceof GraphQLError ? e : undefined)),
+      // onError only sees what onSubscribe rejected: the client's operation is at fault.
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } })),
     },
     wss,
   );

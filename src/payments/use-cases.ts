@@ -208,16 +208,20 @@ export class Payments {
     if (isFinal(payment.status)) return payment;
     // Adyen takes at most 64 characters: our 26-character id and 96 bits of the details' hash.
     const key = `${payment.id}:details:${detailsHash}`;
-    const result = await this.once(key, () =>
-      this.record(payment.id, EventSource.REDIRECT, async () => {
+    const result = await this.once(key, async () => {
+      const recorded = await this.record(payment.id, EventSource.REDIRECT, async () => {
         const answer = await this.deps.provider.submitDetails(details, key);
         // A redirectResult from another payment must never settle this one.
         if (payment.pspReference !== null && answer.pspReference !== null && answer.pspReference !== payment.pspReference) {
           throw new GatewayError(ErrorCode.INVALID_STATE, "these details belong to another payment", { field: "input.details" });
         }
         return answer;
-      }),
-    );
+      });
+      // Completed before the in-flight entry goes: a repeat arriving now finds the key done, not in progress.
+      if (claim) await this.deps.store.completeIdempotencyKey(claim);
+      return recorded;
+    });
+    // Requests that joined the call under another key of their own complete theirs too.
     if (claim) await this.deps.store.completeIdempotencyKey(claim);
     return result;
   }

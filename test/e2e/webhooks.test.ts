@@ -228,7 +228,7 @@ describe("the status rules, driven by webhooks", () => {
   });
 
   it("does not lose or double an update when the shopper's return and the webhook race", async () => {
-    const ROUNDS = 20;
+    const ROUNDS = 100;
     const payments = await Promise.all(Array.from({ length: ROUNDS }, () => startPayment()));
     const watches = payments.map((p) => subscribe(p.id, 1));
     const results = await Promise.all(

@@ -22,6 +22,24 @@ export interface GraphQLResponse<T> {
   errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
 }
 
+/** A typed GraphQL operation over real HTTP against any gateway URL. */
+export async function graphqlRequest<TResult, TVariables>(
+  url: string,
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+  apiKey: string | null = ALPHA_KEY,
+): Promise<GraphQLResponse<TResult>> {
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+    },
+    body: JSON.stringify({ query: print(document), variables }),
+  });
+  return (await response.json()) as GraphQLResponse<TResult>;
+}
+
 /** A real gateway on an ephemeral port, with the real simulator, on a fresh SQLite file. */
 export class TestGateway {
   private sockets: Client[] = [];
@@ -64,20 +82,12 @@ export class TestGateway {
   }
 
   /** A typed GraphQL operation over real HTTP. */
-  async request<TResult, TVariables>(
+  request<TResult, TVariables>(
     document: TypedDocumentNode<TResult, TVariables>,
     variables: TVariables,
     apiKey: string | null = ALPHA_KEY,
   ): Promise<GraphQLResponse<TResult>> {
-    const response = await fetch(`${this.url}/graphql`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-      },
-      body: JSON.stringify({ query: print(document), variables }),
-    });
-    return (await response.json()) as GraphQLResponse<TResult>;
+    return graphqlRequest(this.url, document, variables, apiKey);
   }
 
   /** Like request, but fails the test on any GraphQL error. */
@@ -142,7 +152,10 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000)
 }
 
 /** Rows of one table, read straight from the gateway's SQLite file: what is durably there. */
-export function tableRows(gw: TestGateway, table: "notification_inbox" | "payments" | "payment_events"): Array<Record<string, unknown>> {
+export function tableRows(
+  gw: TestGateway | { dir: string },
+  table: "notification_inbox" | "payments" | "payment_events" | "stored_payment_methods" | "idempotency_keys",
+): Array<Record<string, unknown>> {
   const db = new Database(join(gw.dir, "gateway.db"), { readonly: true });
   try {
     return db.prepare(`select * from ${table} order by rowid`).all() as Array<Record<string, unknown>>;

@@ -1,0 +1,115 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import {
+  ChargeStoredPaymentMethodDocument,
+  PaymentDocument,
+  StartKakaoPayPaymentDocument,
+  StoredPaymentMethodsDocument,
+  SubmitPaymentDetailsDocument,
+} from "../generated/graphql.js";
+import { ALPHA_KEY, BETA_KEY, chooseOutcome, eventually, TestGateway } from "../support/gateway.js";
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await TestGateway.start({ SIMULATOR_WEBHOOK_DELAY_MS: "20", ADYEN_TIMEOUT_MS: "800" });
+});
+afterEach(() => gw.simulator.control.reset());
+afterAll(() => gw.close());
+
+const calls = (path: string) => gw.simulator.control.stats().requestsByPath[path] ?? 0;
+let counter = 0;
+const startInput = (key: string) => ({
+  amount: { value: 3000, currency: "KRW" },
+  reference: `idem-${++counter}`,
+  returnUrl: "https://shop.example/r",
+  idempotencyKey: key,
+});
+
+describe("startKakaoPayPayment", () => {
+  it("makes one Adyen payment for concurrent requests with the same key", async () => {
+    const input = startInput("concurrent-start");
+    const before = calls("/v72/payments");
+    const results = await Promise.all(Array.from({ length: 8 }, () => gw.data(StartKakaoPayPaymentDocument, { input })));
+    expect(new Set(results.map((r) => r.startKakaoPayPayment.id)).size).toBe(1);
+    expect(calls("/v72/payments") - before).toBe(1);
+    expect(gw.simulator.control.payments().filter((p) => p.reference === input.reference)).toHaveLength(1);
+  });
+
+  it("answers PROVIDER_UNAVAILABLE within its timeout when Adyen hangs, and a retry completes with one Adyen payment", async () => {
+    const input = startInput("hang-then-retry");
+    gw.simulator.control.setFaults({ mode: "timeout", count: 1 });
+    const failed = await gw.request(StartKakaoPayPaymentDocument, { input });
+    expect(failed.errors?.[0]?.extensions?.code).toBe("PROVIDER_UNAVAILABLE");
+    // Nothing for the app to see yet: the payment is written but Adyen's answer is not.
+    const retried = (await gw.data(StartKakaoPayPaymentDocument, { input })).startKakaoPayPayment;
+    expect(retried).toMatchObject({ status: "ACTION_REQUIRED", version: 1 });
+    expect(gw.simulator.control.payments().filter((p) => p.reference === input.reference)).toHaveLength(1);
+  });
+
+  it("waits for a slow Adyen that answers within the timeout", async () => {
+    gw.simulator.control.setFaults({ mode: "slow", slowMs: 300, count: 1 });
+    const payment = (await gw.data(StartKakaoPayPaymentDocument, { input: startInput("slow") })).startKakaoPayPayment;
+    expect(payment.status).toBe("ACTION_REQUIRED");
+  });
+
+  it("keeps a payment consistent when Adyen fails: invisible until it answers, never half-written", async () => {
+    const input = startInput("five-hundred");
+    gw.simulator.control.setFaults({ mode: "5xx", count: 1 });
+    const failed = await gw.request(StartKakaoPayPaymentDocument, { input });
+    expect(failed.errors?.[0]?.extensions?.code).toBe("PROVIDER_UNAVAILABLE");
+    expect(gw.simulator.control.payments().filter((p) => p.reference === input.reference)).toHaveLength(0);
+    const retried = (await gw.data(StartKakaoPayPaymentDocument, { input })).startKakaoPayPayment;
+    expect(retried.events).toHaveLength(1);
+    expect(gw.simulator.control.payments().filter((p) => p.reference === input.reference)).toHaveLength(1);
+  });
+});
+
+describe("submitPaymentDetails", () => {
+  it("returns the first result for a repeated key with no second Adyen call, and conflicts on other details", async () => {
+    const payment = (await gw.data(StartKakaoPayPaymentDocument, { input: startInput("details-parent") })).startKakaoPayPayment;
+    const { redirectResult } = await chooseOutcome((payment.action as { url: string }).url, "pending");
+    const input = { paymentId: payment.id, details: { redirectResult }, idempotencyKey: "details-1" };
+    const before = calls("/v72/payments/details");
+    const results = await Promise.all(Array.from({ length: 5 }, () => gw.data(SubmitPaymentDetailsDocument, { input })));
+    expect(results.every((r) => r.submitPaymentDetails.status === "PENDING")).toBe(true);
+    const again = (await gw.data(SubmitPaymentDetailsDocument, { input })).submitPaymentDetails;
+    expect(again.version).toBe(2);
+    expect(calls("/v72/payments/details") - before).toBe(1);
+    const conflict = await gw.request(SubmitPaymentDetailsDocument, { input: { ...input, details: { redirectResult: "other" } } });
+    expect(conflict.errors?.[0]?.extensions).toMatchObject({ code: "IDEMPOTENCY_CONFLICT", field: "input.idempotencyKey" });
+  });
+});
+
+describe("chargeStoredPaymentMethod", () => {
+  it("makes one Adyen charge for concurrent requests with the same key, per API key", async () => {
+    const first = (
+      await gw.data(StartKakaoPayPaymentDocument, {
+        input: { ...startInput("store-for-idem"), shopperReference: "idem-shopper", storePaymentMethod: true },
+      })
+    ).startKakaoPayPayment;
+    await chooseOutcome((first.action as { url: string }).url, "authorised");
+    const token = await eventually(async () => {
+      const [method] = (await gw.data(StoredPaymentMethodsDocument, { shopperReference: "idem-shopper" })).storedPaymentMethods;
+      expect(method).toBeDefined();
+      return method!.id;
+    });
+    const input = {
+      storedPaymentMethodId: token,
+      shopperReference: "idem-shopper",
+      amount: { value: 4900, currency: "KRW" },
+      reference: "monthly-1",
+      recurringProcessingModel: "SUBSCRIPTION" as const,
+      idempotencyKey: "charge-1",
+    };
+    const before = calls("/v72/payments");
+    const results = await Promise.all(Array.from({ length: 6 }, () => gw.data(ChargeStoredPaymentMethodDocument, { input })));
+    expect(new Set(results.map((r) => r.chargeStoredPaymentMethod.id)).size).toBe(1);
+    expect(calls("/v72/payments") - before).toBe(1);
+    const conflict = await gw.request(ChargeStoredPaymentMethodDocument, { input: { ...input, amount: { value: 1, currency: "KRW" } } });
+    expect(conflict.errors?.[0]?.extensions?.code).toBe("IDEMPOTENCY_CONFLICT");
+    // Another API key's identical key is its own: and it does not own the token.
+    const other = await gw.request(ChargeStoredPaymentMethodDocument, { input }, BETA_KEY);
+    expect(other.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    const { payment } = await gw.data(PaymentDocument, { id: results[0]!.chargeStoredPaymentMethod.id }, ALPHA_KEY);
+    expect(payment?.status).toBe("AUTHORISED");
+  });
+});
