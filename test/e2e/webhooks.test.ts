@@ -342,3 +342,30 @@ describe("store, then acknowledge, then apply", () => {
     }
   });
 });
+
+describe("the simulator's OFFER_CLOSED", () => {
+  let short: TestGateway;
+  beforeAll(async () => {
+    short = await TestGateway.start({ SIMULATOR_OFFER_TTL_SECONDS: "1", SIMULATOR_WEBHOOK_DELAY_MS: "20" });
+  });
+  afterAll(() => short.close());
+
+  it("expires a payment whose shopper never finished, and never touches one that was paid", async () => {
+    const start = async (reference: string) =>
+      (
+        await short.data(StartKakaoPayPaymentDocument, {
+          input: { amount: { value: 8800, currency: "KRW" }, reference, returnUrl: "https://shop.example/r" },
+        })
+      ).startKakaoPayPayment;
+    const abandoned = await start("abandoned-1");
+    const paid = await start("paid-1");
+    await chooseOutcome((paid.action as { url: string }).url, "authorised");
+    await eventually(async () => {
+      const payment = (await short.data(PaymentDocument, { id: abandoned.id })).payment!;
+      expect(payment).toMatchObject({ status: "EXPIRED", nextStep: "SHOW_TIMED_OUT" });
+      expect(payment.events.at(-1)).toMatchObject({ source: "WEBHOOK", eventCode: "OFFER_CLOSED" });
+    }, 5_000);
+    await short.simulator.control.idle();
+    expect((await short.data(PaymentDocument, { id: paid.id })).payment).toMatchObject({ status: "AUTHORISED", version: 2 });
+  });
+});
