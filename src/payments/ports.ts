@@ -137,7 +137,6 @@ export interface NotificationInbox {
    * pspReference, eventCode, success and originalReference) comes back with `duplicate: true`.
    */
   save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>>;
-  get(id: number): Promise<StoredNotification | null>;
   /** Items not applied yet, oldest first; optionally only those about one pspReference (or naming it as original). */
   unapplied(pspReference?: string): Promise<StoredNotification[]>;
   /** Marks an item as done without a payment change. */

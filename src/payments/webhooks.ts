@@ -22,18 +22,16 @@ export class PaymentWebhooks {
 
   constructor(private readonly deps: WebhookDeps) {}
 
-  /** Stores the items durably; returns the ids of those not seen before, to apply once acknowledged. */
-  async receive(notifications: Notification[]): Promise<number[]> {
+  /** Stores the items durably; returns those not seen before, to apply once acknowledged. */
+  async receive(notifications: Notification[]): Promise<StoredNotification[]> {
     const saved = await this.deps.inbox.save(notifications);
-    return saved.filter((s) => !s.duplicate).map((s) => s.id);
+    const receivedAt = new Date();
+    return saved.flatMap((s, i) => (s.duplicate ? [] : [{ ...notifications[i]!, id: s.id, receivedAt, appliedAt: null }]));
   }
 
-  /** Applies stored items; failures are logged and the item stays unapplied for the next sweep. */
-  async apply(ids: readonly number[]): Promise<void> {
-    for (const id of ids) {
-      const item = await this.deps.inbox.get(id);
-      if (item && !item.appliedAt) await this.applyItem(item);
-    }
+  /** Applies freshly stored items; failures are logged and the item stays unapplied for the next sweep. */
+  async apply(items: readonly StoredNotification[]): Promise<void> {
+    for (const item of items) await this.applyItem(item);
   }
 
   /** Applies everything not applied yet: at start (after a crash) and when a payment's pspReference is learnt. */

@@ -1,6 +1,7 @@
 /** The store's public face: open a database and get the repositories behind the domain's ports. */
 import type { NotificationInbox, PaymentStore, StoredPaymentMethodStore } from "../payments/ports.js";
 import { openSqlite } from "./sqlite/database.js";
+import { GroupCommit } from "./sqlite/group-commit.js";
 import { SqliteNotificationInbox } from "./sqlite/notification-inbox.js";
 import { SqlitePaymentStore } from "./sqlite/payment-store.js";
 import { SqliteStoredPaymentMethodStore } from "./sqlite/stored-payment-methods.js";
@@ -15,11 +16,13 @@ export interface Stores {
 /** `file:PATH` (API.md DATABASE_URL) -> the SQLite stores, migrated. */
 export function openStores(databaseUrl: string): Stores {
   const db = openSqlite(databaseUrl.slice("file:".length));
+  const writes = new GroupCommit(db);
   return {
-    payments: new SqlitePaymentStore(db),
-    inbox: new SqliteNotificationInbox(db),
-    storedPaymentMethods: new SqliteStoredPaymentMethodStore(db),
+    payments: new SqlitePaymentStore(db, writes),
+    inbox: new SqliteNotificationInbox(db, writes),
+    storedPaymentMethods: new SqliteStoredPaymentMethodStore(db, writes),
     close: async () => {
+      writes.close();
       // Fold the WAL back into the database file, so a stopped gateway leaves one self-contained file.
       db.$client.pragma("wal_checkpoint(TRUNCATE)");
       db.$client.close();

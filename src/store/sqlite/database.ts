@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { type SQL, sql } from "drizzle-orm";
 import { type BetterSQLite3Database, drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import * as schema from "./schema.js";
@@ -32,4 +33,12 @@ export function openSqlite(path: string): SqliteDatabase {
   const db = drizzle(client, { schema });
   migrate(db, { migrationsFolder: migrationsFolder() });
   return db;
+}
+
+/**
+ * A placeholder for update().set(): drizzle binds it through the column's encoder (dates, JSON, booleans), but its
+ * types accept only values there.
+ */
+export function setPlaceholder(name: string): SQL {
+  return sql.placeholder(name) as unknown as SQL;
 }

@@ -1,81 +1,107 @@
-import { and, asc, eq, isNull, or } from "drizzle-orm";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
 import type { Notification, NotificationOutcome, StoredNotification } from "../../payments/notification.js";
 import type { NotificationInbox } from "../../payments/ports.js";
-import type { SqliteDatabase } from "./database.js";
+import { type SqliteDatabase, setPlaceholder } from "./database.js";
+import type { GroupCommit } from "./group-commit.js";
 import { notificationInbox } from "./schema.js";
 
 type Row = typeof notificationInbox.$inferSelect;
 
-/** NotificationInbox on SQLite: one synchronous=FULL transaction per batch, so an acknowledged item is on disk. */
+/** NotificationInbox on SQLite: saved through the group commit, so an acknowledged item is on disk (synchronous=FULL). */
 export class SqliteNotificationInbox implements NotificationInbox {
-  constructor(private readonly db: SqliteDatabase) {}
+  private readonly q: ReturnType<typeof prepareQueries>;
+
+  constructor(
+    db: SqliteDatabase,
+    private readonly writes: GroupCommit,
+  ) {
+    this.q = prepareQueries(db);
+  }
 
   async save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>> {
     const receivedAt = new Date();
-    return this.db.transaction((tx) =>
+    return this.writes.write(() =>
       items.map((item) => {
-        const inserted = tx
-          .insert(notificationInbox)
-          .values({
-            pspReference: item.pspReference,
-            eventCode: item.eventCode,
-            success: item.success,
-            originalReference: item.originalReference,
-            merchantReference: item.merchantReference,
-            merchantAccountCode: item.merchantAccountCode,
-            raw: item.raw,
-            receivedAt,
-          })
-          .onConflictDoNothing()
-          .returning({ id: notificationInbox.id })
-          .get();
+        const identity = {
+          pspReference: item.pspReference,
+          eventCode: item.eventCode,
+          success: item.success,
+          originalReference: item.originalReference,
+        };
+        const inserted = this.q.insert.get({
+          ...identity,
+          merchantReference: item.merchantReference,
+          merchantAccountCode: item.merchantAccountCode,
+          raw: item.raw,
+          receivedAt,
+        });
         if (inserted) return { id: inserted.id, duplicate: false };
-        const existing = tx
-          .select({ id: notificationInbox.id })
-          .from(notificationInbox)
-          .where(
-            and(
-              eq(notificationInbox.pspReference, item.pspReference),
-              eq(notificationInbox.eventCode, item.eventCode),
-              eq(notificationInbox.success, item.success),
-              eq(notificationInbox.originalReference, item.originalReference),
-            ),
-          )
-          .get();
-        return { id: existing!.id, duplicate: true };
+        // A placeholder in a where clause is bound as given, not through the column's boolean encoder.
+        return { id: this.q.idByIdentity.get({ ...identity, success: Number(item.success) })!.id, duplicate: true };
       }),
     );
   }
 
-  async get(id: number): Promise<StoredNotification | null> {
-    const row = this.db.select().from(notificationInbox).where(eq(notificationInbox.id, id)).get();
-    return row ? toNotification(row) : null;
-  }
-
   async unapplied(pspReference?: string): Promise<StoredNotification[]> {
-    return this.db
-      .select()
-      .from(notificationInbox)
-      .where(
-        pspReference === undefined
-          ? isNull(notificationInbox.appliedAt)
-          : and(
-              isNull(notificationInbox.appliedAt),
-              or(eq(notificationInbox.pspReference, pspReference), eq(notificationInbox.originalReference, pspReference)),
-            ),
-      )
-      .orderBy(asc(notificationInbox.id))
-      .all()
-      .map(toNotification);
+    if (pspReference === undefined) return this.q.unapplied.all().map(toNotification);
+    // Two indexed lookups: SQLite scans the whole inbox for "psp_reference = ? OR original_reference = ?".
+    const rows = [...this.q.unappliedByPsp.all({ pspReference }), ...this.q.unappliedByOriginal.all({ pspReference })];
+    return rows.sort((a, b) => a.id - b.id).map(toNotification);
   }
 
   async settle(id: number, outcome: NotificationOutcome): Promise<void> {
-    this.db
-      .update(notificationInbox)
-      .set({ appliedAt: new Date(), outcome })
-      .where(and(eq(notificationInbox.id, id), isNull(notificationInbox.appliedAt)))
-      .run();
+    await this.writes.write(() => this.q.settle.run({ id, outcome, now: new Date() }));
   }
+}
+
+/** Every statement prepared once (see payment-store.ts). */
+function prepareQueries(db: SqliteDatabase) {
+  const p = sql.placeholder;
+  return {
+    insert: db
+      .insert(notificationInbox)
+      .values({
+        pspReference: p("pspReference"),
+        eventCode: p("eventCode"),
+        success: p("success"),
+        originalReference: p("originalReference"),
+        merchantReference: p("merchantReference"),
+        merchantAccountCode: p("merchantAccountCode"),
+        raw: p("raw"),
+        receivedAt: p("receivedAt"),
+      })
+      .onConflictDoNothing()
+      .returning({ id: notificationInbox.id })
+      .prepare(),
+    idByIdentity: db
+      .select({ id: notificationInbox.id })
+      .from(notificationInbox)
+      .where(
+        and(
+          eq(notificationInbox.pspReference, p("pspReference")),
+          eq(notificationInbox.eventCode, p("eventCode")),
+          eq(notificationInbox.success, p("success")),
+          eq(notificationInbox.originalReference, p("originalReference")),
+        ),
+      )
+      .prepare(),
+    unapplied: db.select().from(notificationInbox).where(isNull(notificationInbox.appliedAt)).orderBy(asc(notificationInbox.id)).prepare(),
+    unappliedByPsp: db
+      .select()
+      .from(notificationInbox)
+      .where(and(isNull(notificationInbox.appliedAt), eq(notificationInbox.pspReference, p("pspReference"))))
+      .prepare(),
+    unappliedByOriginal: db
+      .select()
+      .from(notificationInbox)
+      .where(and(isNull(notificationInbox.appliedAt), eq(notificationInbox.originalReference, p("pspReference"))))
+      .prepare(),
+    settle: db
+      .update(notificationInbox)
+      .set({ appliedAt: setPlaceholder("now"), outcome: setPlaceholder("outcome") })
+      .where(and(eq(notificationInbox.id, p("id")), isNull(notificationInbox.appliedAt)))
+      .prepare(),
+  };
 }
 
 export function toNotification(row: Row): StoredNotification {

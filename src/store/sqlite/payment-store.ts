@@ -14,75 +14,66 @@ import type {
 import { NotificationOutcome } from "../../payments/notification.js";
 import type { EventSource, PaymentStatus } from "../../payments/status.js";
 import { decideTransition, type PaymentSignal } from "../../payments/transitions.js";
-import type { SqliteDatabase } from "./database.js";
+import { type SqliteDatabase, setPlaceholder } from "./database.js";
+import type { GroupCommit } from "./group-commit.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
 
 type PaymentRow = typeof payments.$inferSelect;
 type EventRow = typeof paymentEvents.$inferSelect;
 
 /**
- * PaymentStore on SQLite. better-sqlite3 runs each transaction synchronously on the one connection, so a
- * read-decide-write never interleaves with another: that is what serialises concurrent writers here.
+ * PaymentStore on SQLite. Writes go through the group commit, where each runs synchronously in its own savepoint on
+ * the one connection, so a read-decide-write never interleaves with another: that serialises concurrent writers.
  */
 export class SqlitePaymentStore implements PaymentStore {
-  constructor(private readonly db: SqliteDatabase) {}
+  private readonly q: ReturnType<typeof prepareQueries>;
+
+  constructor(
+    db: SqliteDatabase,
+    private readonly writes: GroupCommit,
+  ) {
+    this.q = prepareQueries(db);
+  }
 
   async createPayment(draft: NewPayment, claim: IdempotencyClaim | null): Promise<CreatePaymentResult> {
-    return this.db.transaction((tx) => {
+    return this.writes.write(() => {
       if (claim) {
-        const existing = tx
-          .select()
-          .from(idempotencyKeys)
-          .where(and(eq(idempotencyKeys.owner, claim.owner), eq(idempotencyKeys.key, claim.key)))
-          .get();
+        const existing = this.q.idempotencyKey.get({ owner: claim.owner, key: claim.key });
         if (existing) {
           if (existing.operation !== claim.operation || existing.requestHash !== claim.requestHash) return { kind: "conflict" };
-          const row = tx.select().from(payments).where(eq(payments.id, existing.paymentId)).get();
+          const row = this.q.payment.get({ id: existing.paymentId });
           if (!row) throw new Error(`idempotency key points at missing payment ${existing.paymentId}`);
           return { kind: "existing", payment: toPayment(row) };
         }
       }
       const now = new Date();
-      const row = tx
-        .insert(payments)
-        .values({
-          id: draft.id,
-          owner: draft.owner,
-          reference: draft.reference,
-          amountValue: draft.amount.value,
-          currency: draft.amount.currency,
-          paymentMethodType: draft.paymentMethodType,
-          returnUrl: draft.returnUrl,
-          countryCode: draft.countryCode,
-          shopperLocale: draft.shopperLocale,
-          channel: draft.channel,
-          shopperReference: draft.shopperReference,
-          storePaymentMethod: draft.storePaymentMethod,
-          storedPaymentMethodId: draft.storedPaymentMethodId,
-          recurringProcessingModel: draft.recurringProcessingModel,
-          createdAt: now,
-          updatedAt: now,
-        })
-        .returning()
-        .get();
-      if (claim) {
-        tx.insert(idempotencyKeys)
-          .values({ ...claim, paymentId: draft.id, createdAt: now })
-          .run();
-      }
+      const row = this.q.insertPayment.get({
+        id: draft.id,
+        owner: draft.owner,
+        reference: draft.reference,
+        amountValue: draft.amount.value,
+        currency: draft.amount.currency,
+        paymentMethodType: draft.paymentMethodType,
+        returnUrl: draft.returnUrl,
+        countryCode: draft.countryCode,
+        shopperLocale: draft.shopperLocale,
+        channel: draft.channel,
+        shopperReference: draft.shopperReference,
+        storePaymentMethod: draft.storePaymentMethod,
+        storedPaymentMethodId: draft.storedPaymentMethodId,
+        recurringProcessingModel: draft.recurringProcessingModel,
+        now,
+      })!;
+      if (claim) this.q.insertIdempotencyKey.run({ ...claim, paymentId: draft.id, now });
       return { kind: "created", payment: toPayment(row) };
     });
   }
 
   async claimIdempotencyKey(claim: IdempotencyClaim, paymentId: PaymentId): Promise<IdempotencyState> {
-    return this.db.transaction((tx) => {
-      const existing = tx
-        .select()
-        .from(idempotencyKeys)
-        .where(and(eq(idempotencyKeys.owner, claim.owner), eq(idempotencyKeys.key, claim.key)))
-        .get();
+    return this.writes.write(() => {
+      const existing = this.q.idempotencyKey.get({ owner: claim.owner, key: claim.key });
       if (!existing) {
-        tx.insert(idempotencyKeys).values({ ...claim, paymentId, createdAt: new Date() }).run();
+        this.q.insertIdempotencyKey.run({ ...claim, paymentId, now: new Date() });
         return "claimed";
       }
       if (existing.operation !== claim.operation || existing.requestHash !== claim.requestHash) return "conflict";
@@ -91,15 +82,11 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async completeIdempotencyKey(claim: IdempotencyClaim): Promise<void> {
-    this.db
-      .update(idempotencyKeys)
-      .set({ completedAt: new Date() })
-      .where(and(eq(idempotencyKeys.owner, claim.owner), eq(idempotencyKeys.key, claim.key)))
-      .run();
+    await this.writes.write(() => this.q.completeIdempotencyKey.run({ owner: claim.owner, key: claim.key, now: new Date() }));
   }
 
   async getPayment(id: PaymentId): Promise<Payment | null> {
-    const row = this.db.select().from(payments).where(eq(payments.id, id)).get();
+    const row = this.q.payment.get({ id });
     return row ? toPayment(row) : null;
   }
 
@@ -109,111 +96,195 @@ export class SqlitePaymentStore implements PaymentStore {
     facts: ProviderFacts,
     settles?: { notificationId: number },
   ): Promise<RecordedSignal> {
-    return this.db.transaction((tx) => {
-      const row = tx.select().from(payments).where(eq(payments.id, id)).get();
+    return this.writes.write(() => {
+      const row = this.q.payment.get({ id });
       if (!row) throw new Error(`payment ${id} vanished`);
       const before = toPayment(row);
       const now = new Date();
-      if (settles) {
-        // Claim the inbox item in this transaction: whoever claims it applies it, once.
-        const claimed = tx
-          .update(notificationInbox)
-          .set({ appliedAt: now, outcome: NotificationOutcome.NO_CHANGE })
-          .where(and(eq(notificationInbox.id, settles.notificationId), isNull(notificationInbox.appliedAt)))
-          .run();
-        if (claimed.changes === 0) return { payment: before, change: null };
+      // Claim the inbox item in this transaction: whoever claims it applies it, once.
+      if (settles && this.q.claimNotification.run({ id: settles.notificationId, now }).changes === 0) {
+        return { payment: before, change: null };
       }
       const transition = decideTransition(before, signal);
-      const patch: Partial<PaymentRow> = {};
-      if (facts.pspReference && !before.pspReference) patch.pspReference = facts.pspReference;
-      if (facts.action !== undefined && transition) patch.action = facts.action ?? null;
-      if (!transition) {
-        if (Object.keys(patch).length === 0) return { payment: before, change: null };
-        const updated = tx.update(payments).set({ ...patch, updatedAt: now }).where(eq(payments.id, id)).returning().get();
-        return { payment: toPayment(updated!), change: null };
-      }
-      const version = before.version + 1;
-      const updated = tx
-        .update(payments)
-        .set({
-          ...patch,
-          status: transition.status,
-          refusalReason: transition.refusalReason,
-          resultCode: transition.resultCode ?? before.resultCode,
-          version,
-          updatedAt: now,
-        })
-        .where(and(eq(payments.id, id), eq(payments.version, before.version)))
-        .returning()
-        .get();
+      const pspReference = before.pspReference ?? facts.pspReference ?? null;
+      const action = transition && facts.action !== undefined ? facts.action : before.action;
+      if (!transition && pspReference === before.pspReference && action === before.action) return { payment: before, change: null };
+      const version = transition ? before.version + 1 : before.version;
+      const updated = this.q.updatePayment.get({
+        id,
+        expectedVersion: before.version,
+        pspReference,
+        action,
+        status: transition?.status ?? before.status,
+        refusalReason: transition ? transition.refusalReason : before.refusalReason,
+        resultCode: transition?.resultCode ?? before.resultCode,
+        version,
+        now,
+      });
       if (!updated) throw new Error(`payment ${id} changed under its own transaction`);
-      const event = tx
-        .insert(paymentEvents)
-        .values({
-          paymentId: id,
-          version,
-          status: transition.status,
-          previousStatus: before.status,
-          source: signal.source,
-          eventCode: signal.source === "WEBHOOK" ? signal.eventCode : null,
-          resultCode: transition.resultCode,
-          occurredAt: now,
-        })
-        .returning()
-        .get();
-      if (settles) {
-        tx.update(notificationInbox)
-          .set({ outcome: NotificationOutcome.APPLIED })
-          .where(eq(notificationInbox.id, settles.notificationId))
-          .run();
-      }
       const payment = toPayment(updated);
+      if (!transition) return { payment, change: null };
+      const event = this.q.insertEvent.get({
+        paymentId: id,
+        version,
+        status: transition.status,
+        previousStatus: before.status,
+        source: signal.source,
+        eventCode: signal.source === "WEBHOOK" ? signal.eventCode : null,
+        resultCode: transition.resultCode,
+        now,
+      })!;
+      if (settles) this.q.markNotificationApplied.run({ id: settles.notificationId });
       return { payment, change: { payment: payment as VisiblePayment, event: toEvent(event) } };
     });
   }
 
   async findPaymentFor(target: NotificationTarget): Promise<Payment | null> {
-    const byPsp = this.db.select().from(payments).where(eq(payments.pspReference, target.pspReference)).get();
+    const byPsp = this.q.paymentByPsp.get({ pspReference: target.pspReference });
     if (byPsp) return toPayment(byPsp);
-    const candidates = this.db
+    const candidates = target.amount
+      ? this.q.awaitingPspWithAmount.all({ reference: target.merchantReference, ...target.amount })
+      : this.q.awaitingPsp.all({ reference: target.merchantReference });
+    return candidates.length === 1 ? toPayment(candidates[0]!) : null;
+  }
+
+  async findStoringPayments(shopperReference: string): Promise<Payment[]> {
+    return this.q.storingPayments.all({ shopperReference }).map(toPayment);
+  }
+
+  async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
+    return this.q.events.all({ id, afterVersion }).map(toEvent);
+  }
+
+  async ping(): Promise<void> {
+    this.q.ping.get();
+  }
+}
+
+/**
+ * Every statement prepared once: drizzle building and SQLite compiling a statement per call cost more than the
+ * query itself (BENCHMARKS.md).
+ */
+function prepareQueries(db: SqliteDatabase) {
+  const p = sql.placeholder;
+  return {
+    payment: db.select().from(payments).where(eq(payments.id, p("id"))).prepare(),
+    paymentByPsp: db.select().from(payments).where(eq(payments.pspReference, p("pspReference"))).prepare(),
+    // Webhooks that beat Adyen's /payments answer: at most two, to tell one match from an ambiguous one.
+    awaitingPsp: db
+      .select()
+      .from(payments)
+      .where(and(isNull(payments.pspReference), eq(payments.reference, p("reference"))))
+      .limit(2)
+      .prepare(),
+    awaitingPspWithAmount: db
       .select()
       .from(payments)
       .where(
         and(
           isNull(payments.pspReference),
-          eq(payments.reference, target.merchantReference),
-          target.amount ? eq(payments.amountValue, target.amount.value) : undefined,
-          target.amount ? eq(payments.currency, target.amount.currency) : undefined,
+          eq(payments.reference, p("reference")),
+          eq(payments.amountValue, p("value")),
+          eq(payments.currency, p("currency")),
         ),
       )
       .limit(2)
-      .all();
-    return candidates.length === 1 ? toPayment(candidates[0]!) : null;
-  }
-
-  async findStoringPayments(shopperReference: string): Promise<Payment[]> {
-    return this.db
+      .prepare(),
+    storingPayments: db
       .select()
       .from(payments)
-      .where(and(eq(payments.shopperReference, shopperReference), eq(payments.storePaymentMethod, true)))
+      .where(and(eq(payments.shopperReference, p("shopperReference")), eq(payments.storePaymentMethod, true)))
       .orderBy(desc(payments.createdAt))
-      .all()
-      .map(toPayment);
-  }
-
-  async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
-    return this.db
+      .prepare(),
+    insertPayment: db
+      .insert(payments)
+      .values({
+        id: p("id"),
+        owner: p("owner"),
+        reference: p("reference"),
+        amountValue: p("amountValue"),
+        currency: p("currency"),
+        paymentMethodType: p("paymentMethodType"),
+        returnUrl: p("returnUrl"),
+        countryCode: p("countryCode"),
+        shopperLocale: p("shopperLocale"),
+        channel: p("channel"),
+        shopperReference: p("shopperReference"),
+        storePaymentMethod: p("storePaymentMethod"),
+        storedPaymentMethodId: p("storedPaymentMethodId"),
+        recurringProcessingModel: p("recurringProcessingModel"),
+        createdAt: p("now"),
+        updatedAt: p("now"),
+      })
+      .returning()
+      .prepare(),
+    updatePayment: db
+      .update(payments)
+      .set({
+        pspReference: setPlaceholder("pspReference"),
+        action: setPlaceholder("action"),
+        status: setPlaceholder("status"),
+        refusalReason: setPlaceholder("refusalReason"),
+        resultCode: setPlaceholder("resultCode"),
+        version: setPlaceholder("version"),
+        updatedAt: setPlaceholder("now"),
+      })
+      .where(and(eq(payments.id, p("id")), eq(payments.version, p("expectedVersion"))))
+      .returning()
+      .prepare(),
+    insertEvent: db
+      .insert(paymentEvents)
+      .values({
+        paymentId: p("paymentId"),
+        version: p("version"),
+        status: p("status"),
+        previousStatus: p("previousStatus"),
+        source: p("source"),
+        eventCode: p("eventCode"),
+        resultCode: p("resultCode"),
+        occurredAt: p("now"),
+      })
+      .returning()
+      .prepare(),
+    events: db
       .select()
       .from(paymentEvents)
-      .where(and(eq(paymentEvents.paymentId, id), gt(paymentEvents.version, afterVersion)))
+      .where(and(eq(paymentEvents.paymentId, p("id")), gt(paymentEvents.version, p("afterVersion"))))
       .orderBy(asc(paymentEvents.version))
-      .all()
-      .map(toEvent);
-  }
-
-  async ping(): Promise<void> {
-    this.db.get(sql`select 1`);
-  }
+      .prepare(),
+    idempotencyKey: db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.owner, p("owner")), eq(idempotencyKeys.key, p("key"))))
+      .prepare(),
+    insertIdempotencyKey: db
+      .insert(idempotencyKeys)
+      .values({
+        owner: p("owner"),
+        key: p("key"),
+        operation: p("operation"),
+        requestHash: p("requestHash"),
+        paymentId: p("paymentId"),
+        createdAt: p("now"),
+      })
+      .prepare(),
+    completeIdempotencyKey: db
+      .update(idempotencyKeys)
+      .set({ completedAt: setPlaceholder("now") })
+      .where(and(eq(idempotencyKeys.owner, p("owner")), eq(idempotencyKeys.key, p("key"))))
+      .prepare(),
+    claimNotification: db
+      .update(notificationInbox)
+      .set({ appliedAt: setPlaceholder("now"), outcome: NotificationOutcome.NO_CHANGE })
+      .where(and(eq(notificationInbox.id, p("id")), isNull(notificationInbox.appliedAt)))
+      .prepare(),
+    markNotificationApplied: db
+      .update(notificationInbox)
+      .set({ outcome: NotificationOutcome.APPLIED })
+      .where(eq(notificationInbox.id, p("id")))
+      .prepare(),
+    ping: db.$client.prepare("select 1"),
+  };
 }
 
 function toPayment(row: PaymentRow): Payment {

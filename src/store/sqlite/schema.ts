@@ -90,6 +90,8 @@ export const notificationInbox = sqliteTable(
   (t) => [
     uniqueIndex("notification_inbox_identity").on(t.pspReference, t.eventCode, t.success, t.originalReference),
     index("notification_inbox_unapplied").on(t.pspReference).where(sql`${t.appliedAt} IS NULL`),
+    // RECURRING_CONTRACT waits for the payment it names as originalReference.
+    index("notification_inbox_unapplied_original").on(t.originalReference).where(sql`${t.appliedAt} IS NULL`),
   ],
 );
 

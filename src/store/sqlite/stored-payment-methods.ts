@@ -4,18 +4,22 @@ import { NotificationOutcome } from "../../payments/notification.js";
 import type { StoredPaymentMethodStore } from "../../payments/ports.js";
 import type { StoredPaymentMethod } from "../../payments/stored-payment-method.js";
 import type { SqliteDatabase } from "./database.js";
+import type { GroupCommit } from "./group-commit.js";
 import { notificationInbox, storedPaymentMethods } from "./schema.js";
 
 type Row = typeof storedPaymentMethods.$inferSelect;
 
 export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore {
-  constructor(private readonly db: SqliteDatabase) {}
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly writes: GroupCommit,
+  ) {}
 
   async recordToken(
     token: Pick<StoredPaymentMethod, "id" | "owner" | "shopperReference" | "type" | "originalPaymentId">,
     settles?: { notificationId: number },
   ): Promise<{ method: StoredPaymentMethod; created: boolean }> {
-    return this.db.transaction((tx) => {
+    return this.writes.write((tx) => {
       const inserted = tx
         .insert(storedPaymentMethods)
         .values({ ...token, active: true, createdAt: new Date() })
@@ -49,12 +53,14 @@ export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore 
   }
 
   async disableToken(id: StoredPaymentMethodId): Promise<StoredPaymentMethod> {
-    const row = this.db
+    const row = await this.writes.write((tx) =>
+      tx
       .update(storedPaymentMethods)
       .set({ active: false, disabledAt: new Date() })
       .where(eq(storedPaymentMethods.id, id))
       .returning()
-      .get();
+      .get(),
+    );
     if (!row) throw new Error(`stored payment method ${id} vanished`);
     return toMethod(row);
   }

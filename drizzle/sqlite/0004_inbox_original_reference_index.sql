@@ -1,0 +1,1 @@
+CREATE INDEX `notification_inbox_unapplied_original` ON `notification_inbox` (`original_reference`) WHERE "notification_inbox"."applied_at" IS NULL;

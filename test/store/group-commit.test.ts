@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { openSqlite } from "../../src/store/sqlite/database.js";
+import { GroupCommit } from "../../src/store/sqlite/group-commit.js";
+import { notificationInbox } from "../../src/store/sqlite/schema.js";
+
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), "group-commit-"));
+  dirs.push(dir);
+  const path = join(dir, "g.db");
+  const db = openSqlite(path);
+  return { writes: new GroupCommit(db), other: new Database(path, { readonly: true }) };
+}
+
+const row = (psp: string) => ({
+  pspReference: psp,
+  eventCode: "AUTHORISATION",
+  success: true,
+  originalReference: "",
+  merchantReference: "r",
+  merchantAccountCode: "m",
+  raw: "{}",
+  receivedAt: new Date(),
+});
+
+describe("GroupCommit", () => {
+  it("answers each write only once it is visible to another connection", async () => {
+    const { writes, other } = setup();
+    await writes.write((tx) => tx.insert(notificationInbox).values(row("A")).run());
+    expect(other.prepare("select count(*) as n from notification_inbox").get()).toEqual({ n: 1 });
+  });
+
+  it("commits the writes of one turn together, and rolls back a failing one alone", async () => {
+    const { writes, other } = setup();
+    const results = await Promise.allSettled([
+      writes.write((tx) => tx.insert(notificationInbox).values(row("A")).run()),
+      writes.write((tx) => {
+        tx.insert(notificationInbox).values(row("B")).run();
+        throw new Error("this write fails after its insert");
+      }),
+      writes.write((tx) => tx.insert(notificationInbox).values(row("C")).run()),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    const stored = other.prepare("select psp_reference from notification_inbox order by id").all();
+    expect(stored).toEqual([{ psp_reference: "A" }, { psp_reference: "C" }]);
+  });
+
+  it("commits what is pending when closed, and refuses writes after", async () => {
+    const { writes, other } = setup();
+    const pending = writes.write((tx) => tx.insert(notificationInbox).values(row("A")).run());
+    writes.close();
+    await pending;
+    expect(other.prepare("select count(*) as n from notification_inbox").get()).toEqual({ n: 1 });
+    await expect(writes.write(() => 1)).rejects.toThrow(/closed/);
+  });
+});
