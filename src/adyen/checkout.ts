@@ -4,7 +4,7 @@ import type { PspReference, StoredPaymentMethodId } from "../payments/ids.js";
 import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProcessingModel } from "../payments/payment.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
 import type { PaymentMethodOffer, PaymentProvider, ProviderPaymentResult } from "../payments/ports.js";
-import { AdyenHttpClient, rawResponse } from "./http-client.js";
+import { AdyenHttpClient } from "./http-client.js";
 
 const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
 const CheckoutTypes = adyen.Types.checkout;
@@ -34,15 +34,16 @@ const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
 /** PaymentProvider on Adyen Checkout v72, through @adyen/api-library. */
 export class AdyenCheckout implements PaymentProvider {
   private readonly checkout: InstanceType<typeof CheckoutAPI>;
+  private readonly http: AdyenHttpClient;
   private readonly logoHost: string;
 
   constructor(private readonly options: AdyenCheckoutOptions) {
     const live = options.environment === "live";
-    const httpClient = new AdyenHttpClient({
+    const httpClient = (this.http = new AdyenHttpClient({
       apiKey: options.apiKey,
       timeoutMs: options.timeoutMs,
       baseUrl: options.environment === "simulator" ? options.simulatorUrl : undefined,
-    });
+    }));
     const client = new Client(
       {
         apiKey: options.apiKey,
@@ -97,7 +98,7 @@ export class AdyenCheckout implements PaymentProvider {
           }
         : {}),
     };
-    return this.paymentCall(() => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
+    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
   async chargeStoredPaymentMethod(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult> {
@@ -119,7 +120,7 @@ export class AdyenCheckout implements PaymentProvider {
       shopperInteraction: CheckoutTypes.PaymentRequest.ShopperInteractionEnum.ContAuth,
       recurringProcessingModel: RECURRING_MODEL[payment.recurringProcessingModel],
     };
-    return this.paymentCall(() => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
+    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
   async listStoredPaymentMethods(shopperReference: string): Promise<ProviderStoredPaymentMethod[]> {
@@ -138,17 +139,23 @@ export class AdyenCheckout implements PaymentProvider {
   }
 
   async submitDetails(details: Record<string, string>, idempotencyKey: string): Promise<ProviderPaymentResult> {
-    return this.paymentCall(() => this.checkout.PaymentsApi.paymentsDetails({ details }, { idempotencyKey }));
+    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.paymentsDetails({ details }, { idempotencyKey }));
   }
 
   /** A /payments or /payments/details call, with `action` taken verbatim from Adyen's raw answer. */
   private async paymentCall(
+    idempotencyKey: string,
     request: () => Promise<Types.checkout.PaymentResponse | Types.checkout.PaymentDetailsResponse>,
   ): Promise<ProviderPaymentResult> {
-    const capture: { body?: string } = {};
-    const response = await rawResponse.run(capture, () => this.call(request));
+    let response: Types.checkout.PaymentResponse | Types.checkout.PaymentDetailsResponse;
+    let body: string | undefined;
+    try {
+      response = await this.call(request);
+    } finally {
+      body = this.http.takeRawAnswer(idempotencyKey);
+    }
     if (!response.resultCode) throw new GatewayError(ErrorCode.PROVIDER_UNAVAILABLE, "Adyen answered without a resultCode");
-    const raw = capture.body ? (JSON.parse(capture.body) as { action?: unknown }) : {};
+    const raw = body ? (JSON.parse(body) as { action?: unknown }) : {};
     return {
       resultCode: response.resultCode,
       pspReference: (response.pspReference as PspReference | undefined) ?? null,

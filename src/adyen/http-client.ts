@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import adyen from "@adyen/api-library";
 import type { IRequest } from "@adyen/api-library/lib/src/typings/requestOptions.js";
 
@@ -7,12 +6,6 @@ const { HttpClientException } = adyen;
 type Config = InstanceType<typeof adyen.Config>;
 
 const ADYEN_TEST_CHECKOUT = "https://checkout-test.adyen.com";
-
-/**
- * The raw body of the last Adyen answer in the current async context. The library drops fields it does
- * not model when it parses (STACK.md #4), and apps must get Adyen's `action` verbatim.
- */
-export const rawResponse = new AsyncLocalStorage<{ body?: string }>();
 
 export interface AdyenHttpOptions {
   apiKey: string;
@@ -26,7 +19,21 @@ export interface AdyenHttpOptions {
  * and the Idempotency-Key. Plugged into the library as its `ClientInterface`.
  */
 export class AdyenHttpClient {
+  /**
+   * Raw answers by Idempotency-Key, until the caller takes them: the library drops fields it does not model when
+   * it parses (STACK.md #4), and apps must get Adyen's `action` verbatim. (Not AsyncLocalStorage: on Node 20 it
+   * turns on promise hooks for the whole process, which every request then pays for.)
+   */
+  private readonly rawAnswers = new Map<string, string>();
+
   constructor(private readonly options: AdyenHttpOptions) {}
+
+  /** The raw body of the answer to the request sent with this Idempotency-Key, once. */
+  takeRawAnswer(idempotencyKey: string): string | undefined {
+    const body = this.rawAnswers.get(idempotencyKey);
+    this.rawAnswers.delete(idempotencyKey);
+    return body;
+  }
 
   async request(
     endpoint: string,
@@ -76,8 +83,7 @@ export class AdyenHttpClient {
         errorCode: adyenErrorCode(body),
       });
     }
-    const capture = rawResponse.getStore();
-    if (capture) capture.body = body;
+    if (requestOptions.idempotencyKey) this.rawAnswers.set(requestOptions.idempotencyKey, body);
     return body;
   }
 }
