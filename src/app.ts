@@ -11,6 +11,7 @@ import { AdyenCheckout } from "./adyen/checkout.js";
 import type { Config } from "./config.js";
 import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
 import { formatError } from "./graphql/errors.js";
+import { jitExecution } from "./graphql/jit-executor.js";
 import { armorConfig } from "./graphql/limits.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import { graphqlRoute } from "./http/graphql-route.js";
@@ -110,7 +111,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
   const schema = await buildGatewaySchema(feed);
   const armor = new ApolloArmor(armorConfig()).protect();
   const apollo = new ApolloServer<GatewayContext>({
-    schema,
+    gateway: jitExecution(schema),
     formatError,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
@@ -118,6 +119,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     stopOnTerminationSignals: false,
     csrfPrevention: true,
     introspection: !config.production,
+    hideSchemaDetailsFromClientErrors: config.production,
     validationRules: armor.validationRules,
     plugins: [
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.

@@ -1,6 +1,16 @@
 import type { GraphQLFormattedError } from "graphql";
 import { ErrorCode, GatewayError } from "../payments/errors.js";
 
+/**
+ * What was thrown in a resolver. graphql-jit wraps it in its own error, which Apollo wraps again, so the chain of
+ * `originalError`s is walked to its end.
+ */
+function rootCause(error: unknown): unknown {
+  let cause = (error as { originalError?: unknown } | null)?.originalError;
+  while (cause && typeof cause === "object" && "originalError" in cause && cause.originalError) cause = cause.originalError;
+  return cause;
+}
+
 const CLIENT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", ErrorCode.BAD_USER_INPUT]);
 
 /**
@@ -8,7 +18,7 @@ const CLIENT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAI
  * validation failures become BAD_USER_INPUT; anything else is an internal error with nothing of its insides.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = (error as { originalError?: unknown } | null)?.originalError;
+  const original = rootCause(error);
   if (original instanceof GatewayError) {
     return {
       message: original.message,

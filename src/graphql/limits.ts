@@ -24,7 +24,9 @@ export function armorConfig(): GraphQLArmorConfig {
     costLimit: { maxCost: OPERATION_LIMITS.maxCost },
     maxTokens: { n: OPERATION_LIMITS.maxTokens },
     maxDirectives: { n: OPERATION_LIMITS.maxDirectives },
-    blockFieldSuggestion: { enabled: true },
+    // Its plugin rewrites error messages in place, which graphql-jit's frozen errors refuse; Apollo's own
+    // hideSchemaDetailsFromClientErrors does the same job in production.
+    blockFieldSuggestion: { enabled: false },
   };
 }
 
