@@ -24,6 +24,8 @@ export const WS_MAX_PAYLOAD = 64 * 1024;
 
 type ConnectionParams = { authorization?: unknown };
 
+const MAX_VALIDATED = 1000;
+
 export interface WebSocketOptions {
   schema: GraphQLSchema;
   /** No introspection in production, over WebSocket as over HTTP. */
@@ -39,6 +41,8 @@ export interface WebSocketOptions {
  */
 export function serveSubscriptions(server: Server, options: WebSocketOptions): { close(): Promise<void> } {
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_MAX_PAYLOAD });
+  // Apps send the same few subscription documents: each is parsed and validated once.
+  const validated = new Map<string, DocumentNode>();
   const rules = [
     ...specifiedRules,
     ...limitRules(),
@@ -51,14 +55,18 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
       connectionInitWaitTimeout: 5_000,
       // Parse and validate here, with the HTTP limits: graphql-ws would otherwise use the standard rules only.
       onSubscribe: (_ctx, _id, payload) => {
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query, { maxTokens: OPERATION_LIMITS.maxTokens });
-        } catch (error) {
-          return [error instanceof GraphQLError ? error : new GraphQLError("could not parse the operation")];
+        let document = validated.get(payload.query);
+        if (!document) {
+          try {
+            document = parse(payload.query, { maxTokens: OPERATION_LIMITS.maxTokens });
+          } catch (error) {
+            return [error instanceof GraphQLError ? error : new GraphQLError("could not parse the operation")];
+          }
+          const errors = validate(options.schema, document, rules);
+          if (errors.length > 0) return errors;
+          if (validated.size >= MAX_VALIDATED) validated.clear();
+          validated.set(payload.query, document);
         }
-        const errors = validate(options.schema, document, rules);
-        if (errors.length > 0) return errors;
         return {
           schema: options.schema,
           document,

@@ -270,11 +270,13 @@ export class Payments {
       }
       for await (const change of subscription) {
         if (change.event.version <= last) continue;
-        // A change we were not told about (e.g. published before a restart): fill it in from the store.
-        for (const event of await this.deps.store.listEvents(payment.id, last)) {
-          if (event.version >= change.event.version) break;
-          yield { payment: change.payment, event };
-          last = event.version;
+        if (change.event.version > last + 1) {
+          // Changes we were not told about (e.g. published by another process): fill them in from the store.
+          for (const event of await this.deps.store.listEvents(payment.id, last)) {
+            if (event.version >= change.event.version) break;
+            yield { payment: change.payment, event };
+            last = event.version;
+          }
         }
         yield change;
         last = change.event.version;
