@@ -15,7 +15,7 @@ function setup() {
   dirs.push(dir);
   const path = join(dir, "g.db");
   const db = openSqlite(path);
-  return { writes: new GroupCommit(db), other: new Database(path, { readonly: true }) };
+  return { db, writes: new GroupCommit(db), other: new Database(path, { readonly: true }) };
 }
 
 const row = (psp: string) => ({
@@ -31,20 +31,20 @@ const row = (psp: string) => ({
 
 describe("GroupCommit", () => {
   it("answers each write only once it is visible to another connection", async () => {
-    const { writes, other } = setup();
-    await writes.write((tx) => tx.insert(notificationInbox).values(row("A")).run());
+    const { db, writes, other } = setup();
+    await writes.write(() => db.insert(notificationInbox).values(row("A")).run());
     expect(other.prepare("select count(*) as n from notification_inbox").get()).toEqual({ n: 1 });
   });
 
   it("commits the writes of one turn together, and rolls back a failing one alone", async () => {
-    const { writes, other } = setup();
+    const { db, writes, other } = setup();
     const results = await Promise.allSettled([
-      writes.write((tx) => tx.insert(notificationInbox).values(row("A")).run()),
-      writes.write((tx) => {
-        tx.insert(notificationInbox).values(row("B")).run();
+      writes.write(() => db.insert(notificationInbox).values(row("A")).run()),
+      writes.write(() => {
+        db.insert(notificationInbox).values(row("B")).run();
         throw new Error("this write fails after its insert");
       }),
-      writes.write((tx) => tx.insert(notificationInbox).values(row("C")).run()),
+      writes.write(() => db.insert(notificationInbox).values(row("C")).run()),
     ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     const stored = other.prepare("select psp_reference from notification_inbox order by id").all();
@@ -52,8 +52,8 @@ describe("GroupCommit", () => {
   });
 
   it("commits what is pending when closed, and refuses writes after", async () => {
-    const { writes, other } = setup();
-    const pending = writes.write((tx) => tx.insert(notificationInbox).values(row("A")).run());
+    const { db, writes, other } = setup();
+    const pending = writes.write(() => db.insert(notificationInbox).values(row("A")).run());
     writes.close();
     await pending;
     expect(other.prepare("select count(*) as n from notification_inbox").get()).toEqual({ n: 1 });

@@ -1,13 +1,13 @@
+import type { Transaction } from "better-sqlite3";
 import type { SqliteDatabase } from "./database.js";
 
-/** The transaction handle a write runs in (a savepoint inside the group's transaction). */
-export type SqliteTransaction = Parameters<Parameters<SqliteDatabase["transaction"]>[0]>[0];
-
 interface PendingWrite {
-  run: (tx: SqliteTransaction) => unknown;
+  run: () => unknown;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
  * Group commit: every write asked for in one turn of the event loop runs in one synchronous=FULL transaction, each in
@@ -18,10 +18,26 @@ export class GroupCommit {
   private pending: PendingWrite[] = [];
   private scheduled = false;
   private closed = false;
+  // better-sqlite3's transaction functions, made once: they keep their BEGIN/SAVEPOINT statements prepared, and one
+  // called inside another becomes a savepoint.
+  private readonly commitBatch: Transaction<(batch: PendingWrite[], outcomes: Outcome[]) => void>;
+  private readonly inSavepoint: Transaction<(run: () => unknown) => unknown>;
 
-  constructor(private readonly db: SqliteDatabase) {}
+  constructor(db: SqliteDatabase) {
+    this.inSavepoint = db.$client.transaction((run: () => unknown) => run());
+    this.commitBatch = db.$client.transaction((batch: PendingWrite[], outcomes: Outcome[]) => {
+      for (const write of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.inSavepoint(write.run) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    });
+  }
 
-  write<T>(run: (tx: SqliteTransaction) => T): Promise<T> {
+  /** Runs `run` (statements on the store's connection) in the next group transaction. */
+  write<T>(run: () => T): Promise<T> {
     if (this.closed) return Promise.reject(new Error("the database is closed"));
     return new Promise<T>((resolve, reject) => {
       this.pending.push({ run, resolve: resolve as (value: unknown) => void, reject });
@@ -39,21 +55,13 @@ export class GroupCommit {
   }
 
   private commit(): void {
+    this.scheduled = false;
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.scheduled = false;
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    const outcomes: Outcome[] = [];
     try {
-      this.db.transaction((tx) => {
-        for (const write of batch) {
-          try {
-            outcomes.push({ ok: true, value: tx.transaction((savepoint) => write.run(savepoint)) });
-          } catch (error) {
-            outcomes.push({ ok: false, error });
-          }
-        }
-      });
+      this.commitBatch(batch, outcomes);
     } catch (error) {
       // The commit itself failed (e.g. the disk): nothing of the batch is stored.
       for (const write of batch) write.reject(error);

@@ -19,20 +19,20 @@ export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore 
     token: Pick<StoredPaymentMethod, "id" | "owner" | "shopperReference" | "type" | "originalPaymentId">,
     settles?: { notificationId: number },
   ): Promise<{ method: StoredPaymentMethod; created: boolean }> {
-    return this.writes.write((tx) => {
-      const inserted = tx
+    return this.writes.write(() => {
+      const inserted = this.db
         .insert(storedPaymentMethods)
         .values({ ...token, active: true, createdAt: new Date() })
         .onConflictDoNothing()
         .returning()
         .get();
       if (settles) {
-        tx.update(notificationInbox)
+        this.db.update(notificationInbox)
           .set({ appliedAt: new Date(), outcome: inserted ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE })
           .where(and(eq(notificationInbox.id, settles.notificationId), isNull(notificationInbox.appliedAt)))
           .run();
       }
-      const row = inserted ?? tx.select().from(storedPaymentMethods).where(eq(storedPaymentMethods.id, token.id)).get()!;
+      const row = inserted ?? this.db.select().from(storedPaymentMethods).where(eq(storedPaymentMethods.id, token.id)).get()!;
       return { method: toMethod(row), created: inserted !== undefined };
     });
   }
@@ -53,8 +53,8 @@ export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore 
   }
 
   async disableToken(id: StoredPaymentMethodId): Promise<StoredPaymentMethod> {
-    const row = await this.writes.write((tx) =>
-      tx
+    const row = await this.writes.write(() =>
+      this.db
       .update(storedPaymentMethods)
       .set({ active: false, disabledAt: new Date() })
       .where(eq(storedPaymentMethods.id, id))
