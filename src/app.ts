@@ -51,9 +51,12 @@ export async function startGateway(config: Config, log: (line: string) => void =
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(config.port, "127.0.0.1", resolve);
+    server.listen(config.port, config.host, resolve);
   });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { address, port } = server.address() as AddressInfo;
+  // The URL the simulator posts webhooks to: loopback when we listen on every interface.
+  const host = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address.includes(":") ? `[${address}]` : address;
+  const url = `http://${host}:${port}`;
 
   let simulator: RunningSimulator | null = null;
   if (config.simulator && !config.simulator.url) {

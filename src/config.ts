@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { isIP } from "node:net";
 
 export type AdyenEnvironment = "simulator" | "test" | "live";
 
 /** The gateway's whole configuration, read once from the environment (API.md "Environment"). */
 export interface Config {
   port: number;
+  /** Interface to listen on: loopback in simulator mode, every interface in test and live. */
+  host: string;
   /** `NODE_ENV=production`: no Sandbox, no introspection, no stack traces. */
   production: boolean;
   databaseUrl: string;
@@ -93,8 +96,11 @@ export function loadConfig(env: Env = process.env): Config {
   const allowlistText = required("RETURN_URL_ALLOWLIST") ?? "http://localhost,http://127.0.0.1";
 
   const port = readInt(env, "PORT", 4000, 0, 65535);
+  const host = env.HOST || (simulated ? "127.0.0.1" : "0.0.0.0");
+  if (isIP(host) === 0 && host !== "localhost") throw new ConfigError("HOST", "must be an IP address such as 0.0.0.0 or 127.0.0.1");
   return {
     port,
+    host,
     production: env.NODE_ENV === "production",
     databaseUrl: readDatabaseUrl(env),
     adyen: {

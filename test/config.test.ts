@@ -35,12 +35,14 @@ describe("configuration", () => {
     expect(config.returnUrlAllowlist).toEqual(["http://localhost", "http://127.0.0.1"]);
     expect(config.databaseUrl).toBe("file:./data/gateway.db");
     expect(config.port).toBe(4000);
+    expect(config.host).toBe("127.0.0.1");
   });
 
   it("accepts a complete test configuration", () => {
     const config = loadConfig(TEST_ENV);
     expect(config.adyen).toMatchObject({ environment: "test", merchantAccount: "ShopECOM", hmacKeys: [HMAC] });
     expect(config.simulator).toBeNull();
+    expect(config.host).toBe("0.0.0.0");
     expect(config.generatedDevApiKey).toBeNull();
   });
 
@@ -61,6 +63,7 @@ describe("configuration", () => {
     ["RETURN_URL_ALLOWLIST", "javascript://"],
     ["PORT", "70000"],
     ["PORT", "80a"],
+    ["HOST", "not a host"],
     ["DATABASE_URL", "postgres://x"],
     ["ADYEN_TIMEOUT_MS", "-1"],
     ["SIMULATOR_WEBHOOK_DELAY_MS", "1.5"],
