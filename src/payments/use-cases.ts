@@ -114,12 +114,9 @@ export class Payments {
     }
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
 
-    const draft = {
-      id: newPaymentId(),
-      owner,
+    const terms = {
       reference: input.reference,
       amount: { value: input.amount.value, currency: input.amount.currency },
-      paymentMethodType: KAKAOPAY,
       returnUrl: input.returnUrl,
       countryCode,
       shopperLocale: input.shopperLocale ?? null,
@@ -129,8 +126,8 @@ export class Payments {
       storedPaymentMethodId: null,
       recurringProcessingModel: null,
     };
-    const claim = idempotencyClaim(owner, "startKakaoPayPayment", input.idempotencyKey, { ...draft, id: undefined, owner: undefined });
-    const payment = await this.createOrResume(draft, claim);
+    const claim = idempotencyClaim(owner, "startKakaoPayPayment", input.idempotencyKey, terms);
+    const payment = await this.createOrResume(owner, terms, claim);
     if (isVisible(payment)) return payment;
     return this.once(payment.id, () =>
       this.record(payment.id, EventSource.API, () => this.deps.provider.startRedirectPayment(payment, `${payment.id}:payments`)),
@@ -155,13 +152,9 @@ export class Payments {
     if (!token.active) throw new GatewayError(ErrorCode.INVALID_STATE, "this stored payment method is disabled");
     const original = token.originalPaymentId ? await this.deps.store.getPayment(token.originalPaymentId) : null;
 
-    const draft = {
-      id: newPaymentId(),
-      owner,
+    const terms = {
       reference: input.reference,
       amount: { value: input.amount.value, currency: input.amount.currency },
-      paymentMethodType: KAKAOPAY,
-      returnUrl: original?.returnUrl ?? null,
       countryCode: "KR",
       shopperLocale: null,
       channel: null,
@@ -170,13 +163,10 @@ export class Payments {
       storedPaymentMethodId: token.id,
       recurringProcessingModel: input.recurringProcessingModel,
     };
-    const claim = idempotencyClaim(owner, "chargeStoredPaymentMethod", input.idempotencyKey, {
-      ...draft,
-      id: undefined,
-      owner: undefined,
-      returnUrl: undefined,
-    });
-    const payment = await this.createOrResume(draft, claim);
+    const claim = idempotencyClaim(owner, "chargeStoredPaymentMethod", input.idempotencyKey, terms);
+    // Adyen's spec asks every /payments for a returnUrl; a ContAuth charge never redirects, so the first one serves.
+    const returnUrl = original?.returnUrl ?? null;
+    const payment = await this.createOrResume(owner, { ...terms, returnUrl }, claim);
     if (isVisible(payment)) return payment;
     return this.once(payment.id, () =>
       this.record(payment.id, EventSource.API, () => this.deps.provider.chargeStoredPaymentMethod(payment, `${payment.id}:payments`)),
@@ -287,8 +277,12 @@ export class Payments {
   }
 
   /** Writes a new payment row, or finds the one an earlier request with the same idempotency key made. */
-  private async createOrResume(draft: NewPayment, claim: IdempotencyClaim | null): Promise<Payment> {
-    const created = await this.deps.store.createPayment(draft, claim);
+  private async createOrResume(
+    owner: ApiKeyName,
+    terms: Omit<NewPayment, "id" | "owner" | "paymentMethodType">,
+    claim: IdempotencyClaim | null,
+  ): Promise<Payment> {
+    const created = await this.deps.store.createPayment({ ...terms, id: newPaymentId(), owner, paymentMethodType: KAKAOPAY }, claim);
     if (created.kind === "conflict") throw idempotencyConflict();
     return created.payment;
   }
