@@ -26,13 +26,6 @@ export class InProcessStatusFeed implements StatusFeed {
     listeners.add(listener);
     return listener;
   }
-
-  /** Open subscriptions, for tests and metrics. */
-  get size(): number {
-    let count = 0;
-    for (const set of this.listeners.values()) count += set.size;
-    return count;
-  }
 }
 
 class Listener implements StatusSubscription {

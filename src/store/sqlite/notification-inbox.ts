@@ -104,7 +104,7 @@ function prepareQueries(db: SqliteDatabase) {
   };
 }
 
-export function toNotification(row: Row): StoredNotification {
+function toNotification(row: Row): StoredNotification {
   const item = JSON.parse(row.raw) as {
     amount?: { value: number; currency: string };
     reason?: string;
