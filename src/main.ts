@@ -1,7 +1,7 @@
 import { startGateway } from "./app.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {

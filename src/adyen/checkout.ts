@@ -39,11 +39,12 @@ export class AdyenCheckout implements PaymentProvider {
 
   constructor(private readonly options: AdyenCheckoutOptions) {
     const live = options.environment === "live";
-    const httpClient = (this.http = new AdyenHttpClient({
+    const httpClient = new AdyenHttpClient({
       apiKey: options.apiKey,
       timeoutMs: options.timeoutMs,
       baseUrl: options.environment === "simulator" ? options.simulatorUrl : undefined,
-    }));
+    });
+    this.http = httpClient;
     const client = new Client(
       {
         apiKey: options.apiKey,

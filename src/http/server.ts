@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
 

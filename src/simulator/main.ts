@@ -56,7 +56,7 @@ function readEnv(env: Env) {
   };
 }
 
-let options;
+let options: ReturnType<typeof readEnv>;
 try {
   options = readEnv(process.env);
 } catch (error) {

@@ -153,7 +153,10 @@ describe("NODE_ENV=production", () => {
     await new Promise<void>((resolve) =>
       client.subscribe(
         { query: `subscription { paymentStatusChanged(paymentId: "x") { version } } query Q { __schema { types { name } } }`, operationName: "Q" },
-        { next: () => {}, error: (e) => (errors.push(e), resolve()), complete: () => resolve() },
+        { next: () => {}, error: (e) => {
+          errors.push(e);
+          resolve();
+        }, complete: () => resolve() },
       ),
     );
     expect(JSON.stringify(errors)).toMatch(/introspection|only subscriptions/i);

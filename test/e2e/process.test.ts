@@ -123,7 +123,12 @@ describe("graceful shutdown", () => {
         webSocketImpl: WebSocket,
         connectionParams: { authorization: `Bearer ${ALPHA_KEY}` },
         retryAttempts: 0,
-        on: { closed: (event) => ((closeCode = (event as { code: number }).code), resolve()) },
+        on: {
+          closed: (event) => {
+            closeCode = (event as { code: number }).code;
+            resolve();
+          },
+        },
       });
       client.subscribe(
         { query: print(PaymentStatusChangedDocument), variables: { paymentId, afterVersion: 0 } },

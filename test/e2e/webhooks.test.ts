@@ -251,7 +251,7 @@ describe("the status rules, driven by webhooks", () => {
     }
     await new Promise((r) => setTimeout(r, 100));
     expect(watches.every((w) => w.events.length === 1)).toBe(true);
-    watches.forEach((w) => w.dispose());
+    for (const w of watches) w.dispose();
   });
 });
 

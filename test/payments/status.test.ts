@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isFinal, nextStepFor, PaymentStatus, ShopperNextStep, statusForResultCode } from "../../src/payments/status.js";
+import { isFinal, nextStepFor, PaymentStatus, type ShopperNextStep, statusForResultCode } from "../../src/payments/status.js";
 
 // Every resultCode Adyen's Checkout v72 defines (PaymentResponse.resultCode), and what the shopper is told.
 const RESULT_CODES: Array<[resultCode: string, status: PaymentStatus, nextStep: ShopperNextStep]> = [

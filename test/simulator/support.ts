@@ -112,6 +112,7 @@ export interface ApiAnswer {
   status: number;
   headers: Headers;
   // JSON under test: its fields are read freely and asserted.
+  // biome-ignore lint/suspicious/noExplicitAny: answers of many shapes, each asserted by the test that reads it
   body: any;
 }
 

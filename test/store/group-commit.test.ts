@@ -8,7 +8,9 @@ import { GroupCommit } from "../../src/store/sqlite/group-commit.js";
 import { notificationInbox } from "../../src/store/sqlite/schema.js";
 
 const dirs: string[] = [];
-afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), "group-commit-"));
