@@ -96,6 +96,8 @@ describe("configuration", () => {
       timeout: 20_000,
     });
     expect(result.status).toBe(1);
-    expect(result.stderr.trim().split("\n")).toEqual(["Configuration error: ADYEN_HMAC_KEY must be the hex HMAC key from Adyen's Customer Area"]);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      "Configuration error: ADYEN_HMAC_KEY must be the hex HMAC key from Adyen's Customer Area",
+    ]);
   });
 });

@@ -74,9 +74,7 @@ export class AdyenCheckout implements PaymentProvider {
       }),
     );
     return (response.paymentMethods ?? []).flatMap((method) =>
-      method.type
-        ? [{ type: method.type, name: method.name ?? method.type, logoUrl: this.logoUrl(method.type) }]
-        : [],
+      method.type ? [{ type: method.type, name: method.name ?? method.type, logoUrl: this.logoUrl(method.type) }] : [],
     );
   }
 
@@ -175,15 +173,22 @@ export class AdyenCheckout implements PaymentProvider {
     try {
       return await request();
     } catch (error) {
-      if (error instanceof HttpClientException && error.statusCode >= 400 && error.statusCode < 500 && error.statusCode !== 408 && error.statusCode !== 429) {
-        throw new GatewayError(ErrorCode.PROVIDER_REJECTED, `Adyen rejected the request${error.errorCode ? ` (errorCode ${error.errorCode})` : ""}`, {
-          providerErrorCode: error.errorCode,
-        });
+      if (
+        error instanceof HttpClientException &&
+        error.statusCode >= 400 &&
+        error.statusCode < 500 &&
+        error.statusCode !== 408 &&
+        error.statusCode !== 429
+      ) {
+        throw new GatewayError(
+          ErrorCode.PROVIDER_REJECTED,
+          `Adyen rejected the request${error.errorCode ? ` (errorCode ${error.errorCode})` : ""}`,
+          {
+            providerErrorCode: error.errorCode,
+          },
+        );
       }
-      throw new GatewayError(
-        ErrorCode.PROVIDER_UNAVAILABLE,
-        "Adyen is unavailable; retrying with the same idempotencyKey is safe",
-      );
+      throw new GatewayError(ErrorCode.PROVIDER_UNAVAILABLE, "Adyen is unavailable; retrying with the same idempotencyKey is safe");
     }
   }
 }

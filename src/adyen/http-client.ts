@@ -42,9 +42,7 @@ export class AdyenHttpClient {
     _isApiKeyRequired: boolean,
     requestOptions: IRequest.Options = {},
   ): Promise<string> {
-    const url = new URL(
-      this.options.baseUrl ? endpoint.replace(ADYEN_TEST_CHECKOUT, this.options.baseUrl) : endpoint,
-    );
+    const url = new URL(this.options.baseUrl ? endpoint.replace(ADYEN_TEST_CHECKOUT, this.options.baseUrl) : endpoint);
     if (requestOptions.params) {
       for (const [name, value] of new URLSearchParams(requestOptions.params)) url.searchParams.append(name, value);
     }

@@ -13,8 +13,12 @@ export const MAX_ITEMS_PER_REQUEST = 100;
 
 /** Compares `Authorization: Basic` with the configured credentials in constant time. */
 export function checkBasicAuth(header: string | undefined, username: string, password: string): boolean {
-  const expected = createHash("sha256").update(`Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`).digest();
-  const given = createHash("sha256").update(header ?? "").digest();
+  const expected = createHash("sha256")
+    .update(`Basic ${Buffer.from(`${username}:${password}`).toString("base64")}`)
+    .digest();
+  const given = createHash("sha256")
+    .update(header ?? "")
+    .digest();
   return timingSafeEqual(expected, given);
 }
 
@@ -73,7 +77,8 @@ function toNotification(item: Record<string, unknown>, index: number): Notificat
   }
   const eventCode = text("eventCode", true, 64);
   const pspReference = text("pspReference", true, 64);
-  if (eventCode === "" || pspReference === "") throw new MalformedNotification(`item ${index}: eventCode and pspReference must not be empty`);
+  if (eventCode === "" || pspReference === "")
+    throw new MalformedNotification(`item ${index}: eventCode and pspReference must not be empty`);
   return {
     eventCode,
     success: success === "true",

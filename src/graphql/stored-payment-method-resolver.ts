@@ -2,12 +2,7 @@ import { Arg, Ctx, Mutation, Query, Resolver } from "type-graphql";
 import type { VisiblePayment } from "../payments/payment.js";
 import type { StoredPaymentMethod } from "../payments/stored-payment-method.js";
 import { type GatewayContext, requireOwner } from "./context.js";
-import {
-  ChargeStoredPaymentMethodInput,
-  DisableStoredPaymentMethodInput,
-  PaymentType,
-  StoredPaymentMethodType,
-} from "./types.js";
+import { ChargeStoredPaymentMethodInput, DisableStoredPaymentMethodInput, PaymentType, StoredPaymentMethodType } from "./types.js";
 
 @Resolver(() => StoredPaymentMethodType)
 export class StoredPaymentMethodResolver {

@@ -8,7 +8,7 @@ import { EventSource, PaymentStatus, ShopperNextStep } from "../payments/status.
 registerEnumType(PaymentStatus, { name: "PaymentStatus", description: "Where a payment stands." });
 registerEnumType(ShopperNextStep, {
   name: "ShopperNextStep",
-  description: "What the app should tell the shopper (the \"Action to take\" column of Adyen's KakaoPay guide).",
+  description: 'What the app should tell the shopper (the "Action to take" column of Adyen\'s KakaoPay guide).',
 });
 registerEnumType(EventSource, { name: "EventSource", description: "Who told the gateway about a status change." });
 registerEnumType(RecurringProcessingModel, { name: "RecurringProcessingModel" });
@@ -53,7 +53,7 @@ export class PaymentType {
   @Field(() => String, { nullable: true }) refusalReason!: string | null;
   @Field(() => String, { nullable: true }) pspReference!: string | null;
   @Field(() => AmountType) amount!: AmountType;
-  @Field(() => String, { description: "\"kakaopay\"" }) paymentMethodType!: string;
+  @Field(() => String, { description: '"kakaopay"' }) paymentMethodType!: string;
   @Field(() => String, { nullable: true }) shopperReference!: string | null;
   @Field(() => Boolean) storePaymentMethod!: boolean;
   @Field(() => Int, { description: "+1 on every status change." }) version!: number;
@@ -74,7 +74,7 @@ export class PaymentStatusEventType {
 @InputType()
 export class PaymentMethodsInput {
   @Field(() => AmountInput) amount!: AmountInput;
-  @Field(() => String, { description: "\"KR\" for KakaoPay." }) countryCode!: string;
+  @Field(() => String, { description: '"KR" for KakaoPay.' }) countryCode!: string;
   @Field(() => String, { nullable: true }) shopperLocale?: string | null;
   @Field(() => Channel, { nullable: true }) channel?: Channel | null;
 }
@@ -87,7 +87,7 @@ export class StartKakaoPayPaymentInput {
     description: "At most 1024 characters; an origin or app scheme (myapp://) from RETURN_URL_ALLOWLIST.",
   })
   returnUrl!: string;
-  @Field(() => String, { nullable: true, description: "Default \"KR\"." }) countryCode?: string | null;
+  @Field(() => String, { nullable: true, description: 'Default "KR".' }) countryCode?: string | null;
   @Field(() => String, { nullable: true }) shopperLocale?: string | null;
   @Field(() => Channel, { nullable: true }) channel?: Channel | null;
   @Field(() => String, { nullable: true, description: "Required when storePaymentMethod is true; 3–256 characters." })
@@ -100,7 +100,7 @@ export class StartKakaoPayPaymentInput {
 @InputType()
 export class SubmitPaymentDetailsInput {
   @Field(() => ID) paymentId!: string;
-  @Field(() => JSONResolver, { description: "actionComponentData.details, e.g. {\"redirectResult\": \"...\"}" })
+  @Field(() => JSONResolver, { description: 'actionComponentData.details, e.g. {"redirectResult": "..."}' })
   details!: unknown;
   @Field(() => String, { nullable: true, description: "Same key + same input = the first result, no second Adyen call." })
   idempotencyKey?: string | null;
@@ -109,7 +109,7 @@ export class SubmitPaymentDetailsInput {
 @ObjectType("StoredPaymentMethod", { description: "A shopper's recurring KakaoPay token." })
 export class StoredPaymentMethodType {
   @Field(() => ID, { description: "Adyen's token: the RECURRING_CONTRACT pspReference." }) id!: string;
-  @Field(() => String, { description: "\"kakaopay\"" }) type!: string;
+  @Field(() => String, { description: '"kakaopay"' }) type!: string;
   @Field(() => String) shopperReference!: string;
   @Field(() => ID, { nullable: true, description: "The payment that created it." }) originalPaymentId!: string | null;
   @Field(() => Boolean) active!: boolean;

@@ -51,4 +51,3 @@ function plain(response: ServerResponse, status: number, text: string, headers: 
 export function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
-

@@ -102,9 +102,7 @@ export class ReturnUrlPolicy {
     if (url.protocol !== "https:" && url.protocol !== "http:") {
       return this.appSchemes.has(url.protocol) && returnUrlHasAppTarget(url);
     }
-    return this.origins.some(
-      (o) => o.protocol === url.protocol && o.hostname === url.hostname && (o.port === "" || o.port === url.port),
-    );
+    return this.origins.some((o) => o.protocol === url.protocol && o.hostname === url.hostname && (o.port === "" || o.port === url.port));
   }
 }
 
@@ -113,15 +111,7 @@ function returnUrlHasAppTarget(url: URL): boolean {
   return url.href.startsWith(`${url.protocol}//`) && url.href.length > url.protocol.length + 2;
 }
 
-const DETAIL_KEYS = new Set([
-  "redirectResult",
-  "payload",
-  "resultCode",
-  "returnUrlQueryString",
-  "MD",
-  "PaRes",
-  "threeDSResult",
-]);
+const DETAIL_KEYS = new Set(["redirectResult", "payload", "resultCode", "returnUrlQueryString", "MD", "PaRes", "threeDSResult"]);
 const MAX_DETAIL_LENGTH = 8192;
 
 /**
@@ -130,7 +120,7 @@ const MAX_DETAIL_LENGTH = 8192;
  */
 export function checkDetails(details: unknown, field = "details"): Record<string, string> {
   if (typeof details !== "object" || details === null || Array.isArray(details)) {
-    throw badInput(field, "details must be a JSON object such as {\"redirectResult\": \"...\"}");
+    throw badInput(field, 'details must be a JSON object such as {"redirectResult": "..."}');
   }
   const entries = Object.entries(details);
   if (entries.length === 0) throw badInput(field, "details must not be empty");
@@ -139,7 +129,8 @@ export function checkDetails(details: unknown, field = "details"): Record<string
   }
   const clean: Record<string, string> = Object.create(null);
   for (const [key, value] of entries) {
-    if (!DETAIL_KEYS.has(key)) throw badInput(`${field}.${key.slice(0, 40)}`, `details.${key.slice(0, 40)} is not an Adyen redirect detail`);
+    if (!DETAIL_KEYS.has(key))
+      throw badInput(`${field}.${key.slice(0, 40)}`, `details.${key.slice(0, 40)} is not an Adyen redirect detail`);
     if (typeof value !== "string" || value.length === 0 || value.length > MAX_DETAIL_LENGTH) {
       throw badInput(`${field}.${key}`, `details.${key} must be a non-empty string of at most ${MAX_DETAIL_LENGTH} characters`);
     }

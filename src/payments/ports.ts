@@ -55,10 +55,7 @@ export interface IdempotencyClaim {
 /** Where an idempotency key of an operation on an existing payment stands. */
 export type IdempotencyState = "claimed" | "in_progress" | "completed" | "conflict";
 
-export type CreatePaymentResult =
-  | { kind: "created"; payment: Payment }
-  | { kind: "existing"; payment: Payment }
-  | { kind: "conflict" };
+export type CreatePaymentResult = { kind: "created"; payment: Payment } | { kind: "existing"; payment: Payment } | { kind: "conflict" };
 
 /** Fields learnt from Adyen alongside a signal, stored in the same transaction. */
 export interface ProviderFacts {
@@ -95,12 +92,7 @@ export interface PaymentStore {
    * Runs the status rules on the current row and commits facts, status, version and event together.
    * Concurrent callers serialise: no update is lost and each change is returned to exactly one caller.
    */
-  recordSignal(
-    id: PaymentId,
-    signal: PaymentSignal,
-    facts: ProviderFacts,
-    settles?: { notificationId: number },
-  ): Promise<RecordedSignal>;
+  recordSignal(id: PaymentId, signal: PaymentSignal, facts: ProviderFacts, settles?: { notificationId: number }): Promise<RecordedSignal>;
   /**
    * The payment a webhook is about: by pspReference, else the single payment with that reference and amount
    * whose pspReference we do not know yet. Null when there is none, or more than one.
@@ -156,4 +148,3 @@ export interface StatusSubscription extends AsyncIterable<PaymentStatusChange> {
 export interface StatusFeed extends StatusEvents {
   subscribe(paymentId: PaymentId): StatusSubscription;
 }
-

@@ -103,7 +103,8 @@ export class Payments {
     this.deps.returnUrls.check(input.returnUrl, "input.returnUrl");
     const countryCode = input.countryCode ?? "KR";
     checkCountryCode(countryCode, "input.countryCode");
-    if (countryCode !== "KR") throw new GatewayError(ErrorCode.BAD_USER_INPUT, "KakaoPay is available in KR only", { field: "input.countryCode" });
+    if (countryCode !== "KR")
+      throw new GatewayError(ErrorCode.BAD_USER_INPUT, "KakaoPay is available in KR only", { field: "input.countryCode" });
     if (input.shopperLocale != null) checkShopperLocale(input.shopperLocale, "input.shopperLocale");
     if (input.shopperReference != null) checkShopperReference(input.shopperReference, "input.shopperReference");
     const storePaymentMethod = input.storePaymentMethod ?? false;
@@ -326,12 +327,7 @@ function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-function idempotencyClaim(
-  owner: ApiKeyName,
-  operation: string,
-  key: string | null | undefined,
-  input: unknown,
-): IdempotencyClaim | null {
+function idempotencyClaim(owner: ApiKeyName, operation: string, key: string | null | undefined, input: unknown): IdempotencyClaim | null {
   if (key == null) return null;
   return { owner, key, operation, requestHash: sha256(JSON.stringify(input)) };
 }

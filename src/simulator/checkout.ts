@@ -1,14 +1,7 @@
 import { OUTCOME_RESULTS, type PaymentLifecycle } from "./lifecycle.js";
 import { contractNotFound, invalidMerchantAccount, validation, type ServiceError } from "./service-errors.js";
 import type { CheckoutOperationId } from "./spec.js";
-import {
-  newPspReference,
-  newSessionId,
-  type Amount,
-  type Ledger,
-  type SimulatedPayment,
-  type StoredPaymentMethod,
-} from "./state.js";
+import { newPspReference, newSessionId, type Amount, type Ledger, type SimulatedPayment, type StoredPaymentMethod } from "./state.js";
 
 /** An answer to a Checkout call: status and JSON body (none for 204). */
 export interface CheckoutResponse {

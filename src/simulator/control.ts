@@ -80,7 +80,7 @@ function parseWebhookBehaviour(input: unknown): WebhookBehaviour {
     throw new ControlError(400, "dropEventCodes must be an array of event codes");
   }
   const behaviour = input as WebhookBehaviour;
-  return dropEventCodes === undefined ? { ...behaviour } : { ...behaviour, dropEventCodes: [...behaviour.dropEventCodes ?? []] };
+  return dropEventCodes === undefined ? { ...behaviour } : { ...behaviour, dropEventCodes: [...(behaviour.dropEventCodes ?? [])] };
 }
 
 function checkNotificationItem(input: unknown): NotificationItemInput {
@@ -97,7 +97,10 @@ function checkNotificationItem(input: unknown): NotificationItemInput {
     typeof amount.currency === "string";
   // The rest is checked against Webhooks-v1.json when the item is released.
   if (!wellFormed) {
-    throw new ControlError(400, 'item needs eventCode, pspReference, merchantReference, amount {value, currency} and success "true"|"false"');
+    throw new ControlError(
+      400,
+      'item needs eventCode, pspReference, merchantReference, amount {value, currency} and success "true"|"false"',
+    );
   }
   return input as NotificationItemInput;
 }
@@ -124,8 +127,7 @@ export function createControl(deps: {
       deps.webhooks.setBehaviour(parseWebhookBehaviour(behaviour));
     },
     expireSession(pspReferenceOrSessionId) {
-      const payment =
-        deps.ledger.paymentByPspReference(pspReferenceOrSessionId) ?? deps.ledger.paymentBySession(pspReferenceOrSessionId);
+      const payment = deps.ledger.paymentByPspReference(pspReferenceOrSessionId) ?? deps.ledger.paymentBySession(pspReferenceOrSessionId);
       if (payment?.session === undefined) throw new ControlError(404, "no redirect payment with that pspReference or session id");
       if (!deps.lifecycle.expire(payment)) throw new ControlError(409, `the session is no longer open (status ${payment.status})`);
     },
@@ -134,7 +136,11 @@ export function createControl(deps: {
       const item = checkNotificationItem(input);
       try {
         deps.webhooks.release([
-          { ...item, eventDate: item.eventDate ?? eventDate(new Date()), merchantAccountCode: item.merchantAccountCode ?? deps.merchantAccount },
+          {
+            ...item,
+            eventDate: item.eventDate ?? eventDate(new Date()),
+            merchantAccountCode: item.merchantAccountCode ?? deps.merchantAccount,
+          },
         ]);
       } catch (error) {
         throw new ControlError(400, (error as Error).message);

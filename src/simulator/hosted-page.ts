@@ -110,8 +110,7 @@ function messagePage(title: string, message: string): string {
   return htmlDocument(`KakaoPay: ${title}`, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>`);
 }
 
-const expiredPage = (): string =>
-  messagePage("Session expired", "This KakaoPay session expired before the payment was completed.");
+const expiredPage = (): string => messagePage("Session expired", "This KakaoPay session expired before the payment was completed.");
 
 const decidedPage = (outcome: ShopperOutcome): string =>
   messagePage("Already decided", `The shopper already chose: ${outcome}. Nothing more can be chosen here.`);
@@ -131,9 +130,7 @@ function sendHtml(response: ServerResponse, status: number, html: string): void 
 
 /** The KakaoPay page a redirect action points at: shows the payment and takes the shopper's choice. */
 export class HostedPaymentPage {
-  constructor(
-    private readonly deps: { ledger: Ledger; lifecycle: PaymentLifecycle; merchantAccount: string },
-  ) {}
+  constructor(private readonly deps: { ledger: Ledger; lifecycle: PaymentLifecycle; merchantAccount: string }) {}
 
   async handle(request: IncomingMessage, response: ServerResponse, sessionId: string): Promise<void> {
     const payment = this.deps.ledger.paymentBySession(sessionId);

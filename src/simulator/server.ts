@@ -149,7 +149,8 @@ export class SimulatorRouter {
 
   private async answer(request: IncomingMessage, url: URL, apiPath: string, match: OperationMatch | undefined): Promise<Answer> {
     if (!sameSecret(singleHeader(request, "x-api-key") ?? "", this.deps.apiKey)) return errorAnswer(unauthorised());
-    if (match === undefined) return errorAnswer(this.deps.spec.definesOperation(request.method ?? "", apiPath) ? notSimulated() : notFound());
+    if (match === undefined)
+      return errorAnswer(this.deps.spec.definesOperation(request.method ?? "", apiPath) ? notSimulated() : notFound());
     const { operation, pathParameters } = match;
 
     let body: unknown;

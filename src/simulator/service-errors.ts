@@ -70,8 +70,7 @@ export const contractNotFound = (): ServiceError => validation("800", "Contract 
 export const idempotencyKeyReused = (): ServiceError =>
   validation("707", "Invalid idempotency key: it was already used for a different request");
 
-export const idempotencyKeyTooLong = (): ServiceError =>
-  validation("707", "Invalid idempotency key: at most 64 characters");
+export const idempotencyKeyTooLong = (): ServiceError => validation("707", "Invalid idempotency key: at most 64 characters");
 
 /** Adyen answers unknown fields with 400/702 and names the structure; other schema failures are 422s. */
 export function schemaViolation(violation: SchemaViolation): ServiceError {

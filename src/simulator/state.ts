@@ -115,9 +115,7 @@ export class Ledger {
   }
 
   activeStoredPaymentMethods(shopperReference: string): StoredPaymentMethod[] {
-    return [...this.storedPaymentMethods.values()].filter(
-      (method) => method.active && method.shopperReference === shopperReference,
-    );
+    return [...this.storedPaymentMethods.values()].filter((method) => method.active && method.shopperReference === shopperReference);
   }
 
   idempotentResponse(scope: string): IdempotentResponse | undefined {

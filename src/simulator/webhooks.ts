@@ -86,11 +86,7 @@ export function authorisationItem(
   };
 }
 
-export function recurringContractItem(
-  payment: SimulatedPayment,
-  token: StoredPaymentMethod,
-  merchantAccount: string,
-): NotificationItem {
+export function recurringContractItem(payment: SimulatedPayment, token: StoredPaymentMethod, merchantAccount: string): NotificationItem {
   return {
     additionalData: {
       "recurring.shopperReference": token.shopperReference,

@@ -19,9 +19,9 @@ const vectorItem = () => ({
 describe("webhook HMAC", () => {
   it("matches the library's test vector", () => {
     const validator = new adyen.hmacValidator();
-    expect(validator.calculateHmac("pspReference:originalReference:merchantAccount:reference:1000:EUR:REPORT_AVAILABLE:true", VECTOR_KEY)).toBe(
-      VECTOR_SIGNATURE,
-    );
+    expect(
+      validator.calculateHmac("pspReference:originalReference:merchantAccount:reference:1000:EUR:REPORT_AVAILABLE:true", VECTOR_KEY),
+    ).toBe(VECTOR_SIGNATURE);
     expect(hasValidSignature(vectorItem(), [VECTOR_KEY])).toBe(true);
   });
 
@@ -62,7 +62,10 @@ describe("parseNotificationRequest", () => {
     ["null", "null"],
     ["no items", "{}"],
     ["an item of the wrong shape", JSON.stringify({ notificationItems: [{ Other: {} }] })],
-    ["an amount that is not an integer", JSON.stringify({ notificationItems: [{ NotificationRequestItem: { ...vectorItem(), amount: { value: 1.5, currency: "EUR" } } }] })],
+    [
+      "an amount that is not an integer",
+      JSON.stringify({ notificationItems: [{ NotificationRequestItem: { ...vectorItem(), amount: { value: 1.5, currency: "EUR" } } }] }),
+    ],
   ])("refuses %s", (_name, body) => {
     expect(() => parseNotificationRequest(body)).toThrow(MalformedNotification);
   });

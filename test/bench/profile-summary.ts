@@ -93,7 +93,8 @@ export function summariseProfile(path: string, count = 15): { cpuMs: number; tex
     }
   });
 
-  const line = ([key, ms]: [string, number]) => `  ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${ms.toFixed(0).padStart(6)} ms  ${key}`;
+  const line = ([key, ms]: [string, number]) =>
+    `  ${((ms / total) * 100).toFixed(1).padStart(5)}%  ${ms.toFixed(0).padStart(6)} ms  ${key}`;
   const table = (title: string, rows: Array<[string, number]>) => [title, ...rows.map(line)].join("\n");
   for (const module of EVERYWHERE) underModule.delete(module);
   const text = [

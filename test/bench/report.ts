@@ -62,7 +62,10 @@ export function source(repository: string): Source {
   const git = (...args: string[]) => spawnSync("git", ["-C", repository, ...args], { encoding: "utf8" });
   const commit = git("rev-parse", "--short", "HEAD");
   if (commit.status !== 0) return { commit: "unknown (not a git checkout)", changed: [] };
-  const changed = git("status", "--porcelain", "--", "src").stdout.split("\n").filter(Boolean).map((line) => line.slice(3));
+  const changed = git("status", "--porcelain", "--", "src")
+    .stdout.split("\n")
+    .filter(Boolean)
+    .map((line) => line.slice(3));
   return { commit: commit.stdout.trim(), changed };
 }
 

@@ -248,7 +248,17 @@ function webhookJob(list: HarvestedPayment[]): Job {
   // Signed ahead of time: the load generator only sends.
   const bodies = list.map(authorisationWebhook);
   const headers = WEBHOOK_HEADERS;
-  return { url: gatewayUrl, method: "POST", path: "/webhooks/adyen", headers, bodies, once: true, duration: 0, expect: "[accepted]", harvest: false };
+  return {
+    url: gatewayUrl,
+    method: "POST",
+    path: "/webhooks/adyen",
+    headers,
+    bodies,
+    once: true,
+    duration: 0,
+    expect: "[accepted]",
+    harvest: false,
+  };
 }
 
 function httpRow(scenario: string, what: string, result: Measured<HttpResult>, target: number | null): Row {
@@ -288,7 +298,10 @@ async function scenarioRaw(url: string, when: string): Promise<number> {
 
 async function scenarioStart(): Promise<void> {
   say("4: startKakaoPayPayment, the simulator answering");
-  const job = startJob(Array.from({ length: 1000 }, (_, i) => startPaymentBody(`bench-start-${i}`)), false);
+  const job = startJob(
+    Array.from({ length: 1000 }, (_, i) => startPaymentBody(`bench-start-${i}`)),
+    false,
+  );
   const result = await load("startKakaoPayPayment", job, { ...job, duration: settings.warmupSeconds });
   httpRow("4", "startKakaoPayPayment", result, TARGETS.start);
 }
@@ -336,7 +349,14 @@ async function checkAuthorised(sent: HarvestedPayment[]): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   // Warm-up and measured lists are both whole multiples of the connections, so `once` can take them all.
-  const result = await load("check", graphqlJob(sent.map((p) => paymentQueryBody(p.id)), true, '"status":"AUTHORISED"'));
+  const result = await load(
+    "check",
+    graphqlJob(
+      sent.map((p) => paymentQueryBody(p.id)),
+      true,
+      '"status":"AUTHORISED"',
+    ),
+  );
   return result.errors;
 }
 

@@ -53,7 +53,8 @@ async function subscribeRaw(query: string) {
   const raw = await initialised();
   raw.socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query } }));
   await new Promise<void>((resolve) => {
-    const check = () => (raw.messages.some((m) => ["error", "next"].includes((m as { type: string }).type)) ? resolve() : setTimeout(check, 10));
+    const check = () =>
+      raw.messages.some((m) => ["error", "next"].includes((m as { type: string }).type)) ? resolve() : setTimeout(check, 10);
     check();
   });
   raw.socket.close();
@@ -97,8 +98,14 @@ describe("operation limits over HTTP (graphql-armor)", () => {
 
 describe("graphql-ws", () => {
   it.each([
-    ["depth", `subscription { paymentStatusChanged(paymentId: "x") { payment { id } } } ${deepType(5).replace("{ __type", "query Q { __type")}`],
-    ["aliases", `subscription { ${Array.from({ length: 11 }, (_, i) => `a${i}: paymentStatusChanged(paymentId: "x") { version }`).join(" ")} }`],
+    [
+      "depth",
+      `subscription { paymentStatusChanged(paymentId: "x") { payment { id } } } ${deepType(5).replace("{ __type", "query Q { __type")}`,
+    ],
+    [
+      "aliases",
+      `subscription { ${Array.from({ length: 11 }, (_, i) => `a${i}: paymentStatusChanged(paymentId: "x") { version }`).join(" ")} }`,
+    ],
     ["tokens", `subscription { paymentStatusChanged(paymentId: "x") { ${"version ".repeat(1001)} } }`],
   ])("applies the same %s limits as HTTP", async (_name, query) => {
     const message = await subscribeRaw(query);
@@ -106,7 +113,9 @@ describe("graphql-ws", () => {
   });
 
   it("accepts only subscriptions", async () => {
-    const message = await subscribeRaw(`mutation { submitPaymentDetails(input: { paymentId: "x", details: { redirectResult: "y" } }) { id } }`);
+    const message = await subscribeRaw(
+      `mutation { submitPaymentDetails(input: { paymentId: "x", details: { redirectResult: "y" } }) { id } }`,
+    );
     expect(message.type).toBe("error");
     expect(JSON.stringify(message.payload)).toContain("only subscriptions");
   });
@@ -152,11 +161,18 @@ describe("NODE_ENV=production", () => {
     const errors: unknown[] = [];
     await new Promise<void>((resolve) =>
       client.subscribe(
-        { query: `subscription { paymentStatusChanged(paymentId: "x") { version } } query Q { __schema { types { name } } }`, operationName: "Q" },
-        { next: () => {}, error: (e) => {
-          errors.push(e);
-          resolve();
-        }, complete: () => resolve() },
+        {
+          query: `subscription { paymentStatusChanged(paymentId: "x") { version } } query Q { __schema { types { name } } }`,
+          operationName: "Q",
+        },
+        {
+          next: () => {},
+          error: (e) => {
+            errors.push(e);
+            resolve();
+          },
+          complete: () => resolve(),
+        },
       ),
     );
     expect(JSON.stringify(errors)).toMatch(/introspection|only subscriptions/i);

@@ -22,7 +22,11 @@ let pspReference: string;
 beforeAll(async () => {
   gw = await TestGateway.start();
   const start = (key: string, reference: string) =>
-    gw.data(StartKakaoPayPaymentDocument, { input: { amount: { value: 1000, currency: "KRW" }, reference, returnUrl: "https://shop.example/r" } }, key);
+    gw.data(
+      StartKakaoPayPaymentDocument,
+      { input: { amount: { value: 1000, currency: "KRW" }, reference, returnUrl: "https://shop.example/r" } },
+      key,
+    );
   const payment = (await start(ALPHA_KEY, "hostile-base")).startKakaoPayPayment;
   paymentId = payment.id;
   pspReference = payment.pspReference!;
@@ -157,7 +161,7 @@ const CORPUS: Array<[string, () => Promise<Outcome>, string | number]> = [
   ["details with __proto__", () => details(JSON.parse('{"__proto__": {"isAdmin": true}}')), bad],
   ["details with constructor.prototype", () => details({ constructor: { prototype: { isAdmin: true } } }), bad],
   ["details with an operator object", () => details({ redirectResult: { $ne: "" } }), bad],
-  ["deeply nested details", () => details(JSON.parse(`${"{\"a\":".repeat(200)}1${"}".repeat(200)}`)), bad],
+  ["deeply nested details", () => details(JSON.parse(`${'{"a":'.repeat(200)}1${"}".repeat(200)}`)), bad],
   ["details as an array", () => details(["redirectResult", "x"]), bad],
   ["details as a string", () => details("redirectResult=x"), bad],
   ["empty redirectResult", () => details({ redirectResult: "" }), bad],
@@ -173,38 +177,101 @@ const CORPUS: Array<[string, () => Promise<Outcome>, string | number]> = [
   ["unknown recurring model", () => charge({ recurringProcessingModel: "MONTHLY" }), bad],
   ["empty shopper on charge", () => charge({ shopperReference: "" }), bad],
   ["300-character shopper on charge", () => charge({ shopperReference: long(300) }), bad],
-  ["disable unknown token", () => graphql(DISABLE, { input: { storedPaymentMethodId: "NOPE", shopperReference: "shopper-1" } }), "NOT_FOUND"],
+  [
+    "disable unknown token",
+    () => graphql(DISABLE, { input: { storedPaymentMethodId: "NOPE", shopperReference: "shopper-1" } }),
+    "NOT_FOUND",
+  ],
   ["disable with SQL", () => graphql(DISABLE, { input: { storedPaymentMethodId: "1 OR 1=1", shopperReference: "x' --" } }), "NOT_FOUND"],
   ["list with empty shopper", () => graphql(METHODS, { shopperReference: "" }), bad],
   ["list with control characters", () => graphql(METHODS, { shopperReference: "abc\u0007def" }), bad],
   // the HTTP layer
   ["no API key", () => graphql(METHODS, { shopperReference: "shopper-1" }, null), "UNAUTHENTICATED"],
   ["unknown API key", () => graphql(METHODS, { shopperReference: "shopper-1" }, "guess-guess-guess-guess"), "UNAUTHENTICATED"],
-  ["malformed JSON body", async () => {
-    const response = await fetch(`${gw.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: "{\"query\":" });
-    return { status: response.status, body: await response.text() };
-  }, 400],
-  ["text/plain POST (CSRF)", async () => {
-    const response = await fetch(`${gw.url}/graphql`, { method: "POST", headers: { "content-type": "text/plain" }, body: JSON.stringify({ query: "mutation { __typename }" }) });
-    return { status: response.status, body: await response.text() };
-  }, 400],
+  [
+    "malformed JSON body",
+    async () => {
+      const response = await fetch(`${gw.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: '{"query":',
+      });
+      return { status: response.status, body: await response.text() };
+    },
+    400,
+  ],
+  [
+    "text/plain POST (CSRF)",
+    async () => {
+      const response = await fetch(`${gw.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: JSON.stringify({ query: "mutation { __typename }" }),
+      });
+      return { status: response.status, body: await response.text() };
+    },
+    400,
+  ],
   // the webhook route
-  ["webhook without credentials", async () => {
-    const response = await fetch(`${gw.url}/webhooks/adyen`, { method: "POST", body: appliedWebhook });
-    return { status: response.status, body: await response.text() };
-  }, 401],
+  [
+    "webhook without credentials",
+    async () => {
+      const response = await fetch(`${gw.url}/webhooks/adyen`, { method: "POST", body: appliedWebhook });
+      return { status: response.status, body: await response.text() };
+    },
+    401,
+  ],
   ["webhook with a wrong password", () => webhook(appliedWebhook, { user: "adyen-test", password: "guess" }), 401],
-  ["forged HMAC", () => webhook(notificationBody([signedItem({ eventCode: "AUTHORISATION", pspReference, merchantReference: "hostile-base" }, "11".repeat(32))])), 401],
+  [
+    "forged HMAC",
+    () =>
+      webhook(
+        notificationBody([signedItem({ eventCode: "AUTHORISATION", pspReference, merchantReference: "hostile-base" }, "11".repeat(32))]),
+      ),
+    401,
+  ],
   ["replay with a changed amount", () => webhook(appliedWebhook.replace('"value":1000', '"value":1')), 401],
   ["replay with a changed event", () => webhook(appliedWebhook.replace("OFFER_CLOSED", "AUTHORISATION")), 401],
   ["replayed webhook", () => webhook(appliedWebhook), 200],
-  ["oversized batch", () => webhook(notificationBody(Array.from({ length: 101 }, (_, i) => signedItem({ eventCode: "REPORT_AVAILABLE", pspReference: `R${i}`, merchantReference: "r" })))), 400],
+  [
+    "oversized batch",
+    () =>
+      webhook(
+        notificationBody(
+          Array.from({ length: 101 }, (_, i) =>
+            signedItem({ eventCode: "REPORT_AVAILABLE", pspReference: `R${i}`, merchantReference: "r" }),
+          ),
+        ),
+      ),
+    400,
+  ],
   ["webhook body not JSON", () => webhook("<xml/>"), 400],
   ["webhook body an array", () => webhook("[]"), 400],
   ["notificationItems an object", () => webhook(JSON.stringify({ notificationItems: { NotificationRequestItem: {} } })), 400],
-  ["success not a boolean string", () => webhook(notificationBody([{ ...signedItem({ eventCode: "AUTHORISATION", pspReference, merchantReference: "x" }), success: "yes" }])), 400],
+  [
+    "success not a boolean string",
+    () =>
+      webhook(notificationBody([{ ...signedItem({ eventCode: "AUTHORISATION", pspReference, merchantReference: "x" }), success: "yes" }])),
+    400,
+  ],
   ["webhook over the size limit", () => webhook(long(300 * 1024)), 413],
-  ["unsigned item for another merchant", () => webhook(notificationBody([{ eventCode: "AUTHORISATION", pspReference, merchantReference: "x", merchantAccountCode: MERCHANT_ACCOUNT, success: "true", amount: { value: 1, currency: "KRW" } }])), 401],
+  [
+    "unsigned item for another merchant",
+    () =>
+      webhook(
+        notificationBody([
+          {
+            eventCode: "AUTHORISATION",
+            pspReference,
+            merchantReference: "x",
+            merchantAccountCode: MERCHANT_ACCOUNT,
+            success: "true",
+            amount: { value: 1, currency: "KRW" },
+          },
+        ]),
+      ),
+    401,
+  ],
   // connectionParams
   ["no connectionParams", () => socketWith(undefined), 4403],
   ["authorization as a number", () => socketWith({ authorization: 12345 }), 4403],

@@ -5,11 +5,7 @@ import { print } from "graphql";
 import { createClient } from "graphql-ws";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import {
-  PaymentStatusChangedDocument,
-  StartKakaoPayPaymentDocument,
-  type StartKakaoPayPaymentMutation,
-} from "../generated/graphql.js";
+import { PaymentStatusChangedDocument, StartKakaoPayPaymentDocument, type StartKakaoPayPaymentMutation } from "../generated/graphql.js";
 import { ALPHA_KEY, graphqlRequest, tableRows } from "../support/gateway.js";
 import { type GatewayProcess, startGatewayProcess } from "../support/process.js";
 import { notificationBody, postWebhook, signedItem } from "../support/webhooks.js";
@@ -61,7 +57,12 @@ describe("crash safety", () => {
     };
     const webhooks = payments.map(async (p) => {
       const body = notificationBody([
-        signedItem({ eventCode: "AUTHORISATION", pspReference: p.pspReference!, merchantReference: p.reference, amount: { value: 1000, currency: "KRW" } }),
+        signedItem({
+          eventCode: "AUTHORISATION",
+          pspReference: p.pspReference!,
+          merchantReference: p.reference,
+          amount: { value: 1000, currency: "KRW" },
+        }),
       ]);
       try {
         const result = await postWebhook(first.url, body);

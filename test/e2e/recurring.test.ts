@@ -46,7 +46,10 @@ async function methods(shopperReference: string, apiKey = ALPHA_KEY) {
   return (await gw.data(StoredPaymentMethodsDocument, { shopperReference }, apiKey)).storedPaymentMethods;
 }
 
-function charge(input: Partial<ChargeStoredPaymentMethodInput> & { storedPaymentMethodId: string; shopperReference: string }, apiKey = ALPHA_KEY) {
+function charge(
+  input: Partial<ChargeStoredPaymentMethodInput> & { storedPaymentMethodId: string; shopperReference: string },
+  apiKey = ALPHA_KEY,
+) {
   return gw.request(
     ChargeStoredPaymentMethodDocument,
     {
@@ -110,11 +113,13 @@ describe("charging a token", () => {
   let token: string;
   beforeAll(async () => {
     await storeMethod("shopper-charge");
-    token = (await eventually(async () => {
-      const [method] = await methods("shopper-charge");
-      expect(method).toBeDefined();
-      return method!;
-    })).id;
+    token = (
+      await eventually(async () => {
+        const [method] = await methods("shopper-charge");
+        expect(method).toBeDefined();
+        return method!;
+      })
+    ).id;
   });
 
   it.each(["SUBSCRIPTION", "UNSCHEDULED_CARD_ON_FILE"] as const)("charges with %s to AUTHORISED, no action", async (model) => {
@@ -145,7 +150,11 @@ describe("charging a token", () => {
       expect(result.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     }
     expect(await methods("shopper-charge", BETA_KEY)).toEqual([]);
-    const disable = await gw.request(DisableStoredPaymentMethodDocument, { input: { storedPaymentMethodId: token, shopperReference: "shopper-charge" } }, BETA_KEY);
+    const disable = await gw.request(
+      DisableStoredPaymentMethodDocument,
+      { input: { storedPaymentMethodId: token, shopperReference: "shopper-charge" } },
+      BETA_KEY,
+    );
     expect(disable.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     expect(tokenCharges()).toBe(before);
   });

@@ -89,7 +89,12 @@ describe("POST /webhooks/adyen: authentication and shape", () => {
   it.each([
     ["not JSON", "{not json"],
     ["no items", JSON.stringify({ live: "false", notificationItems: [] })],
-    ["an item without pspReference", JSON.stringify({ notificationItems: [{ NotificationRequestItem: { eventCode: "AUTHORISATION", success: "true", merchantAccountCode: "x" } }] })],
+    [
+      "an item without pspReference",
+      JSON.stringify({
+        notificationItems: [{ NotificationRequestItem: { eventCode: "AUTHORISATION", success: "true", merchantAccountCode: "x" } }],
+      }),
+    ],
   ])("answers 400 to %s", async (_name, body) => {
     expect((await postWebhook(gw.url, body)).status).toBe(400);
   });
@@ -120,7 +125,13 @@ describe("POST /webhooks/adyen: authentication and shape", () => {
     const b = await startPayment();
     const result = await send(
       signedItem({ eventCode: "AUTHORISATION", pspReference: a.pspReference, merchantReference: a.reference }),
-      signedItem({ eventCode: "AUTHORISATION", pspReference: b.pspReference, merchantReference: b.reference, success: false, reason: "Refused" }),
+      signedItem({
+        eventCode: "AUTHORISATION",
+        pspReference: b.pspReference,
+        merchantReference: b.reference,
+        success: false,
+        reason: "Refused",
+      }),
       signedItem({ eventCode: "REPORT_AVAILABLE", pspReference: "REPORT000000001", merchantReference: "report" }),
     );
     expect(result.status).toBe(200);
@@ -151,7 +162,9 @@ describe("the status rules, driven by webhooks", () => {
   it("expires an unfinished payment on OFFER_CLOSED, and never an authorised one", async () => {
     const open = await startPayment();
     await send(signedItem({ eventCode: "OFFER_CLOSED", pspReference: open.pspReference, merchantReference: open.reference }));
-    await eventually(async () => expect(await current(open.id)).toMatchObject({ status: "EXPIRED", nextStep: "SHOW_TIMED_OUT", version: 2 }));
+    await eventually(async () =>
+      expect(await current(open.id)).toMatchObject({ status: "EXPIRED", nextStep: "SHOW_TIMED_OUT", version: 2 }),
+    );
 
     const paid = await startPayment();
     await send(signedItem({ eventCode: "AUTHORISATION", pspReference: paid.pspReference, merchantReference: paid.reference }));
@@ -179,7 +192,15 @@ describe("the status rules, driven by webhooks", () => {
 
   it("refuses on AUTHORISATION false, with the reason", async () => {
     const p = await startPayment();
-    await send(signedItem({ eventCode: "AUTHORISATION", pspReference: p.pspReference, merchantReference: p.reference, success: false, reason: "Insufficient balance" }));
+    await send(
+      signedItem({
+        eventCode: "AUTHORISATION",
+        pspReference: p.pspReference,
+        merchantReference: p.reference,
+        success: false,
+        reason: "Insufficient balance",
+      }),
+    );
     await eventually(async () =>
       expect(await current(p.id)).toMatchObject({ status: "REFUSED", refusalReason: "Insufficient balance", version: 2 }),
     );
@@ -187,7 +208,12 @@ describe("the status rules, driven by webhooks", () => {
 
   it("keeps a webhook that arrives before the payment's pspReference is stored, and applies it when it is", async () => {
     gw.simulator.control.setFaults({ mode: "timeout", count: 1, paths: ["/v72/payments"] });
-    const input = { amount: { value: 5000, currency: "KRW" }, reference: "early-webhook-order", returnUrl: "https://shop.example/r", idempotencyKey: "early-1" };
+    const input = {
+      amount: { value: 5000, currency: "KRW" },
+      reference: "early-webhook-order",
+      returnUrl: "https://shop.example/r",
+      idempotencyKey: "early-1",
+    };
     try {
       const failed = await gw.request(StartKakaoPayPaymentDocument, { input });
       expect(failed.errors?.[0]?.extensions?.code).toBe("PROVIDER_UNAVAILABLE");
@@ -196,7 +222,12 @@ describe("the status rules, driven by webhooks", () => {
     }
     // Adyen did create it; its webhook arrives while we still lack the pspReference (and names another reference).
     const created = gw.simulator.control.payments().find((p) => p.reference === "early-webhook-order")!;
-    const item = signedItem({ eventCode: "AUTHORISATION", pspReference: created.pspReference, merchantReference: "unknown-ref", amount: { value: 5000, currency: "KRW" } });
+    const item = signedItem({
+      eventCode: "AUTHORISATION",
+      pspReference: created.pspReference,
+      merchantReference: "unknown-ref",
+      amount: { value: 5000, currency: "KRW" },
+    });
     expect(await send(item)).toEqual({ status: 200, text: "[accepted]" });
     await new Promise((r) => setTimeout(r, 100));
     expect(tableRows(gw, "notification_inbox").find((r) => r.psp_reference === created.pspReference)?.applied_at).toBeNull();
@@ -211,14 +242,26 @@ describe("the status rules, driven by webhooks", () => {
 
   it("matches a webhook by merchant reference while the pspReference is unknown", async () => {
     gw.simulator.control.setFaults({ mode: "timeout", count: 1, paths: ["/v72/payments"] });
-    const input = { amount: { value: 7000, currency: "KRW" }, reference: "by-reference-order", returnUrl: "https://shop.example/r", idempotencyKey: "by-ref-1" };
+    const input = {
+      amount: { value: 7000, currency: "KRW" },
+      reference: "by-reference-order",
+      returnUrl: "https://shop.example/r",
+      idempotencyKey: "by-ref-1",
+    };
     try {
       await gw.request(StartKakaoPayPaymentDocument, { input });
     } finally {
       gw.simulator.control.reset();
     }
     const created = gw.simulator.control.payments().find((p) => p.reference === "by-reference-order")!;
-    await send(signedItem({ eventCode: "AUTHORISATION", pspReference: created.pspReference, merchantReference: "by-reference-order", amount: { value: 7000, currency: "KRW" } }));
+    await send(
+      signedItem({
+        eventCode: "AUTHORISATION",
+        pspReference: created.pspReference,
+        merchantReference: "by-reference-order",
+        amount: { value: 7000, currency: "KRW" },
+      }),
+    );
     await eventually(async () => {
       const row = tableRows(gw, "payments").find((r) => r.reference === "by-reference-order");
       expect(row).toMatchObject({ status: "AUTHORISED", psp_reference: created.pspReference, version: 1 });
@@ -328,7 +371,14 @@ describe("store, then acknowledge, then apply", () => {
     const stores = openStores(`file:${first.dir}/gateway.db`);
     const { parseNotificationRequest } = await import("../../src/adyen/webhooks.js");
     const [parsed] = parseNotificationRequest(
-      notificationBody([signedItem({ eventCode: "AUTHORISATION", pspReference: p.pspReference!, merchantReference: "crash-1", amount: { value: 4200, currency: "KRW" } })]),
+      notificationBody([
+        signedItem({
+          eventCode: "AUTHORISATION",
+          pspReference: p.pspReference!,
+          merchantReference: "crash-1",
+          amount: { value: 4200, currency: "KRW" },
+        }),
+      ]),
     );
     await stores.inbox.save([parsed!.notification]);
     await stores.close();

@@ -90,9 +90,13 @@ describe("status rules, for any order and duplication of webhooks and redirect r
             },
             null,
           );
-          const first = await stores.payments.recordSignal(id, { source: "API", resultCode: "RedirectShopper" }, {
-            pspReference: "PSP0000000000001" as PspReference,
-          });
+          const first = await stores.payments.recordSignal(
+            id,
+            { source: "API", resultCode: "RedirectShopper" },
+            {
+              pspReference: "PSP0000000000001" as PspReference,
+            },
+          );
           if (first.change) published.push(first.change.event.version);
 
           for (const item of items) {

@@ -21,7 +21,12 @@ for (const from of ALL) {
   TABLE.push([from, "redirect Authorised", redirect("Authorised"), final || from === "AUTHORISED" ? "same" : "AUTHORISED"]);
   TABLE.push([from, "redirect Pending", redirect("Pending"), final || from === "PENDING" ? "same" : "PENDING"]);
   TABLE.push([from, "redirect Cancelled", redirect("Cancelled"), final ? "same" : "CANCELLED"]);
-  TABLE.push([from, "redirect RedirectShopper", redirect("RedirectShopper"), final || from === "ACTION_REQUIRED" ? "same" : "ACTION_REQUIRED"]);
+  TABLE.push([
+    from,
+    "redirect RedirectShopper",
+    redirect("RedirectShopper"),
+    final || from === "ACTION_REQUIRED" ? "same" : "ACTION_REQUIRED",
+  ]);
 }
 
 describe("decideTransition: the status rules of API.md", () => {

@@ -82,13 +82,18 @@ describe("spec validation of requests", () => {
   });
 
   it("rejects a payment method no schema of the oneOf accepts", async () => {
-    const answer = await sim.api("POST", "/v72/payments", { body: redirectPaymentRequest({ paymentMethod: { type: "kakaopay", pin: "1234" } }) });
+    const answer = await sim.api("POST", "/v72/payments", {
+      body: redirectPaymentRequest({ paymentMethod: { type: "kakaopay", pin: "1234" } }),
+    });
     expect(answer.status).toBe(422);
     expect(answer.body.message).toContain("paymentMethod");
   });
 
   it("validates the query of GET /storedPaymentMethods too", async () => {
-    const answer = await sim.api("GET", `/v72/storedPaymentMethods?merchantAccount=${MERCHANT_ACCOUNT}&shopperReference=a&shopperReference=b`);
+    const answer = await sim.api(
+      "GET",
+      `/v72/storedPaymentMethods?merchantAccount=${MERCHANT_ACCOUNT}&shopperReference=a&shopperReference=b`,
+    );
     expect(answer.status).toBe(422);
   });
 
@@ -216,7 +221,10 @@ describe("Idempotency-Key", () => {
     expect(payment.body.resultCode).toBe("RedirectShopper");
     expect(methods.body.paymentMethods).toBeDefined();
 
-    const tooLong = await sim.api("POST", "/v72/payments", { body: redirectPaymentRequest(), headers: { "idempotency-key": "k".repeat(65) } });
+    const tooLong = await sim.api("POST", "/v72/payments", {
+      body: redirectPaymentRequest(),
+      headers: { "idempotency-key": "k".repeat(65) },
+    });
     expect(tooLong.status).toBe(422);
   });
 

@@ -162,7 +162,12 @@ describe("the control plane over HTTP", () => {
     });
     const payments = (await (await fetch(`${test.simulator.url}/__control/payments`)).json()) as unknown[];
     expect(payments).toEqual([
-      expect.objectContaining({ pspReference: payment.body.pspReference, reference: "order-http", status: "RedirectShopper", kind: "redirect" }),
+      expect.objectContaining({
+        pspReference: payment.body.pspReference,
+        reference: "order-http",
+        status: "RedirectShopper",
+        kind: "redirect",
+      }),
     ]);
 
     expect((await control(test, { action: "expireSession", id: payment.body.pspReference })).status).toBe(200);
@@ -171,7 +176,10 @@ describe("the control plane over HTTP", () => {
     expect((await control(test, { action: "idle" })).status).toBe(200);
     expect(test.receiver.received.map((webhook) => webhook.item.eventCode)).toEqual(["OFFER_CLOSED"]);
 
-    expect(await control(test, { action: "setWebhookBehaviour", behaviour: { duplicates: true } })).toEqual({ status: 200, body: { ok: true } });
+    expect(await control(test, { action: "setWebhookBehaviour", behaviour: { duplicates: true } })).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
     expect((await control(test, { action: "reset" })).status).toBe(200);
   });
 
@@ -192,7 +200,9 @@ describe("options", () => {
     [{ webhook: { url: "ftp://x", hmacKeyHex: "00", username: "u", password: "p" } }, /webhook\.url/],
     [{ webhook: { url: "http://127.0.0.1:1/", hmacKeyHex: "xyz", username: "u", password: "p" } }, /hmacKeyHex/],
   ])("startSimulator refuses %j", async (overrides, message) => {
-    await expect(startSimulator({ apiKey: API_KEY, merchantAccount: MERCHANT_ACCOUNT, log: () => {}, ...overrides })).rejects.toThrow(message);
+    await expect(startSimulator({ apiKey: API_KEY, merchantAccount: MERCHANT_ACCOUNT, log: () => {}, ...overrides })).rejects.toThrow(
+      message,
+    );
   });
 
   it("puts publicUrl in the redirect action", async () => {

@@ -168,7 +168,8 @@ export function expectValidAnswer(method: string, path: string, answer: ApiAnswe
   const spec = checkoutApiSpec();
   const apiPath = new URL(path, "http://x").pathname.replace(/^\/v72/, "");
   const match = spec.match(method, apiPath);
-  const problem = match === undefined ? spec.validateServiceError(answer.body) : match.operation.validateResponse(answer.status, answer.body);
+  const problem =
+    match === undefined ? spec.validateServiceError(answer.body) : match.operation.validateResponse(answer.status, answer.body);
   expect(problem, `${method} ${path} answered ${answer.status} ${JSON.stringify(answer.body)}`).toBeUndefined();
 }
 

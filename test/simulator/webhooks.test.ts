@@ -77,7 +77,9 @@ describe("Webhooks-v1.json", () => {
     ] as const) {
       expect(webhooksSpec().validateNotification(eventCode, spec.components.examples[example]?.value)).toBeUndefined();
     }
-    expect(webhooksSpec().validateNotification("AUTHORISATION", { live: "false", notificationItems: [{ NotificationRequestItem: {} }] })).toBeDefined();
+    expect(
+      webhooksSpec().validateNotification("AUTHORISATION", { live: "false", notificationItems: [{ NotificationRequestItem: {} }] }),
+    ).toBeDefined();
   });
 });
 
@@ -234,7 +236,11 @@ describe("RECURRING_CONTRACT and tokens", () => {
       }),
     });
     expect(charge.status).toBe(200);
-    expect(charge.body).toMatchObject({ resultCode: "Authorised", merchantReference: "renewal-1", amount: { value: 9900, currency: "KRW" } });
+    expect(charge.body).toMatchObject({
+      resultCode: "Authorised",
+      merchantReference: "renewal-1",
+      amount: { value: 9900, currency: "KRW" },
+    });
     expect(charge.body.action).toBeUndefined();
 
     await test.simulator.control.idle();
@@ -264,7 +270,10 @@ describe("RECURRING_CONTRACT and tokens", () => {
     expect((await charge(token, "shopper-42", "CardOnFile")).status).toBe(422);
 
     const query = `merchantAccount=${MERCHANT_ACCOUNT}&shopperReference=shopper-42`;
-    expect((await test.api("DELETE", `/v72/storedPaymentMethods/${token}?merchantAccount=${MERCHANT_ACCOUNT}&shopperReference=someone-else`)).status).toBe(422);
+    expect(
+      (await test.api("DELETE", `/v72/storedPaymentMethods/${token}?merchantAccount=${MERCHANT_ACCOUNT}&shopperReference=someone-else`))
+        .status,
+    ).toBe(422);
     const deleted = await test.api("DELETE", `/v72/storedPaymentMethods/${token}?${query}`);
     expect(deleted.status).toBe(204);
     expect(deleted.body).toBeUndefined();

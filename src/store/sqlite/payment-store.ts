@@ -168,8 +168,16 @@ export class SqlitePaymentStore implements PaymentStore {
 function prepareQueries(db: SqliteDatabase) {
   const p = sql.placeholder;
   return {
-    payment: db.select().from(payments).where(eq(payments.id, p("id"))).prepare(),
-    paymentByPsp: db.select().from(payments).where(eq(payments.pspReference, p("pspReference"))).prepare(),
+    payment: db
+      .select()
+      .from(payments)
+      .where(eq(payments.id, p("id")))
+      .prepare(),
+    paymentByPsp: db
+      .select()
+      .from(payments)
+      .where(eq(payments.pspReference, p("pspReference")))
+      .prepare(),
     // Webhooks that beat Adyen's /payments answer: at most two, to tell one match from an ambiguous one.
     awaitingPsp: db
       .select()

@@ -27,7 +27,8 @@ export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore 
         .returning()
         .get();
       if (settles) {
-        this.db.update(notificationInbox)
+        this.db
+          .update(notificationInbox)
           .set({ appliedAt: new Date(), outcome: inserted ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE })
           .where(and(eq(notificationInbox.id, settles.notificationId), isNull(notificationInbox.appliedAt)))
           .run();
@@ -55,11 +56,11 @@ export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore 
   async disableToken(id: StoredPaymentMethodId): Promise<StoredPaymentMethod> {
     const row = await this.writes.write(() =>
       this.db
-      .update(storedPaymentMethods)
-      .set({ active: false, disabledAt: new Date() })
-      .where(eq(storedPaymentMethods.id, id))
-      .returning()
-      .get(),
+        .update(storedPaymentMethods)
+        .set({ active: false, disabledAt: new Date() })
+        .where(eq(storedPaymentMethods.id, id))
+        .returning()
+        .get(),
     );
     if (!row) throw new Error(`stored payment method ${id} vanished`);
     return toMethod(row);
