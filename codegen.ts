@@ -15,7 +15,7 @@ const config: CodegenConfig = {
       presetConfig: { fragmentMasking: false },
     },
   },
-  // NodeNext resolution needs explicit extensions (STACK.md #11).
+  // NodeNext resolution needs explicit extensions (docs/stack.md #11).
   importExtension: ".js",
   ignoreNoDocuments: false,
 };

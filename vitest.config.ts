@@ -5,7 +5,7 @@ const require = createRequire(import.meta.url);
 
 export default defineConfig({
   resolve: {
-    // One copy of graphql: dependencies load its CJS build, so our files must too (STACK.md #7).
+    // One copy of graphql: dependencies load its CJS build, so our files must too (docs/stack.md #7).
     alias: { graphql: require.resolve("graphql") },
   },
   test: {

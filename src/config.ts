@@ -3,7 +3,7 @@ import { isIP } from "node:net";
 
 export type AdyenEnvironment = "simulator" | "test" | "live";
 
-/** The gateway's whole configuration, read once from the environment (API.md "Environment"). */
+/** The gateway's whole configuration, read once from the environment (docs/contract.md, "Environment"). */
 export interface Config {
   port: number;
   /** Interface to listen on: loopback in simulator mode, every interface in test and live. */

@@ -7,7 +7,7 @@ describe("schema/schema.graphql", () => {
     expect(readFileSync("schema/schema.graphql", "utf8")).toBe(await gatewaySdl());
   });
 
-  it("keeps the names API.md fixes", async () => {
+  it("keeps the names docs/contract.md fixes", async () => {
     const sdl = await gatewaySdl();
     for (const fixed of [
       "paymentMethods(input: PaymentMethodsInput!): [PaymentMethod!]!",

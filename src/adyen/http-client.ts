@@ -1,7 +1,7 @@
 import adyen from "@adyen/api-library";
 import type { IRequest } from "@adyen/api-library/lib/src/typings/requestOptions.js";
 
-// The library is CommonJS without an exports map: plain Node only sees its default export (STACK.md #1).
+// The library is CommonJS without an exports map: plain Node only sees its default export (docs/stack.md #1).
 const { HttpClientException } = adyen;
 type Config = InstanceType<typeof adyen.Config>;
 
@@ -21,7 +21,7 @@ export interface AdyenHttpOptions {
 export class AdyenHttpClient {
   /**
    * Raw answers by Idempotency-Key, until the caller takes them: the library drops fields it does not model when
-   * it parses (STACK.md #4), and apps must get Adyen's `action` verbatim. (Not AsyncLocalStorage: on Node 20 it
+   * it parses (docs/stack.md #4), and apps must get Adyen's `action` verbatim. (Not AsyncLocalStorage: on Node 20 it
    * turns on promise hooks for the whole process, which every request then pays for.)
    */
   private readonly rawAnswers = new Map<string, string>();

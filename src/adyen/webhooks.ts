@@ -24,7 +24,7 @@ export function checkBasicAuth(header: string | undefined, username: string, pas
 
 /**
  * Parses a NotificationRequest. Each item keeps its raw JSON: the library's classes drop fields they do
- * not model (STACK.md #4), and the inbox must hold what Adyen sent.
+ * not model (docs/stack.md #4), and the inbox must hold what Adyen sent.
  */
 export function parseNotificationRequest(body: string): Array<{ item: Record<string, unknown>; notification: Notification }> {
   let parsed: unknown;

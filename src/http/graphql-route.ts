@@ -5,7 +5,7 @@ import { BodyTooLarge, readBody } from "./body.js";
 
 export const GRAPHQL_BODY_LIMIT = 64 * 1024;
 
-/** Apollo on a bare node:http handler: Express cost about 40% of a query's throughput here (STACK.md). */
+/** Apollo on a bare node:http handler: Express cost about 40% of a query's throughput here (docs/stack.md). */
 export function graphqlRoute(apollo: ApolloServer<GatewayContext>, context: (request: IncomingMessage) => GatewayContext) {
   return async (request: IncomingMessage, response: ServerResponse, search: string): Promise<void> => {
     const headers = new HeaderMap();

@@ -1,4 +1,4 @@
-/** The error codes of API.md; every error an app sees carries one. */
+/** The error codes of docs/contract.md; every error an app sees carries one. */
 export const ErrorCode = {
   BAD_USER_INPUT: "BAD_USER_INPUT",
   UNAUTHENTICATED: "UNAUTHENTICATED",

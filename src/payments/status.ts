@@ -1,4 +1,4 @@
-/** Where a payment stands, as apps see it (API.md `PaymentStatus`). */
+/** Where a payment stands, as apps see it (docs/contract.md, `PaymentStatus`). */
 export const PaymentStatus = {
   ACTION_REQUIRED: "ACTION_REQUIRED",
   PENDING: "PENDING",

@@ -23,7 +23,7 @@ export interface StatusTransition {
 }
 
 /**
- * The status rules of API.md, and the only place that decides a status: old state + signal ->
+ * The status rules of docs/contract.md, and the only place that decides a status: old state + signal ->
  * the new state, or null for "no change".
  */
 export function decideTransition(state: PaymentState, signal: PaymentSignal): StatusTransition | null {

@@ -13,7 +13,7 @@ export interface Stores {
   close(): Promise<void>;
 }
 
-/** `file:PATH` (API.md DATABASE_URL) -> the SQLite stores, migrated. */
+/** `file:PATH` (docs/contract.md, DATABASE_URL) -> the SQLite stores, migrated. */
 export function openStores(databaseUrl: string): Stores {
   const db = openSqlite(databaseUrl.slice("file:".length));
   const writes = new GroupCommit(db);

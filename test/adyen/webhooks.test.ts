@@ -2,7 +2,7 @@ import adyen from "@adyen/api-library";
 import { describe, expect, it } from "vitest";
 import { checkBasicAuth, hasValidSignature, MalformedNotification, parseNotificationRequest } from "../../src/adyen/webhooks.js";
 
-// The Adyen library's own test vector (STACK.md #6).
+// The Adyen library's own test vector (docs/stack.md #6).
 const VECTOR_KEY = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF103A624C8F6A3EAAB00";
 const VECTOR_SIGNATURE = "ZNBPtI+oDyyRrLyD1XirkKnQgIAlFc07Vj27TeHsDRE=";
 const vectorItem = () => ({

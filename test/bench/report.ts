@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism, release } from "node:os";
 
 export interface Row {
-  /** Scenario number from the issue, e.g. "3" or "5 (N=10,000)". */
+  /** Scenario number as BENCHMARKS.md numbers them, e.g. "3" or "5 (N=10,000)". */
   scenario: string;
   what: string;
   /** Requests/s; for subscriptions, webhooks/s sent. */

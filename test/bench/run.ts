@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- --quick] [--only=2,3] [--profile] [--save=FILE] [--compare=FILE] [--connections=50] [--webhook-rate=500]`
  *
- * Every scenario of issue 6 against the built gateway in its own process, the simulator in another, a raw
+ * Every scenario of BENCHMARKS.md against the built gateway in its own process, the simulator in another, a raw
  * node:http baseline in a third, and each load generator in a process of its own; then one table. The payments a
  * scenario needs are made through the gateway's GraphQL API before its measured run, and its effects are checked
  * after it.
@@ -506,7 +506,7 @@ async function main(): Promise<void> {
     row.ratio = row.perSecond / baseline;
     row.met = row.ratio >= target && row.errors === 0;
   }
-  // In the issue's order; the sort is stable, so the two raw runs stay start, end.
+  // In scenario order (BENCHMARKS.md); the sort is stable, so the two raw runs stay start, end.
   rows.sort((a, b) => a.scenario.localeCompare(b.scenario, "en"));
 }
 

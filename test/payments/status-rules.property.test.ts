@@ -32,7 +32,7 @@ const history = fc
   );
 
 /**
- * The rules of API.md, written independently of decideTransition: AUTHORISATION true is the final word; otherwise
+ * The rules of docs/contract.md, written independently of decideTransition: AUTHORISATION true is the final word; otherwise
  * the first event that settles the payment wins; a webhook is applied once per identity.
  */
 function expectedHistory(items: Happening[]): PaymentStatus[] {
@@ -56,7 +56,7 @@ function expectedHistory(items: Happening[]): PaymentStatus[] {
 }
 
 describe("status rules, for any order and duplication of webhooks and redirect results", () => {
-  it("end where API.md says, with versions that never skip or repeat, through the real store and inbox", async () => {
+  it("end where docs/contract.md says, with versions that never skip or repeat, through the real store and inbox", async () => {
     await fc.assert(
       fc.asyncProperty(history, async (items) => {
         const stores = openStores("file::memory:");

@@ -29,7 +29,7 @@ for (const from of ALL) {
   ]);
 }
 
-describe("decideTransition: the status rules of API.md", () => {
+describe("decideTransition: the status rules of docs/contract.md", () => {
   it.each(TABLE)("%s + %s", (from, _name, signal, expected) => {
     const decided = decideTransition(state(from), signal);
     if (expected === "same") expect(decided).toBeNull();
