@@ -19,6 +19,7 @@ import { ReturnUrlPolicy } from "./payments/input.js";
 import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Payments } from "./payments/use-cases.js";
 import { PaymentWebhooks } from "./payments/webhooks.js";
+import { GatewayMetrics } from "./observability/metrics.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
 import { openStores } from "./store/index.js";
@@ -28,6 +29,7 @@ export interface Gateway {
   url: string;
   server: Server;
   simulator: RunningSimulator | null;
+  metrics: GatewayMetrics;
   close(): Promise<void>;
 }
 
@@ -76,12 +78,14 @@ export async function startGateway(config: Config, log: (line: string) => void =
 
   const stores = openStores(config.databaseUrl);
   const feed = new InProcessStatusFeed();
+  const metrics = new GatewayMetrics();
   const webhooks = new PaymentWebhooks({
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
     inbox: stores.inbox,
     events: feed,
     merchantAccount: config.adyen.merchantAccount,
+    telemetry: metrics,
     log,
   });
   const provider = new AdyenCheckout({
@@ -169,6 +173,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     url,
     server,
     simulator,
+    metrics,
     async close() {
       // Stop accepting, let in-flight requests finish, then release what they used.
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -3,6 +3,7 @@ import { type Notification, NotificationOutcome, type StoredNotification } from 
 import { KAKAOPAY } from "./payment.js";
 import type { NotificationInbox, PaymentStore, StatusEvents, StoredPaymentMethodStore } from "./ports.js";
 import { EventSource } from "./status.js";
+import type { PaymentTelemetry } from "./telemetry.js";
 import type { PaymentSignal } from "./transitions.js";
 
 export interface WebhookDeps {
@@ -12,6 +13,8 @@ export interface WebhookDeps {
   events: StatusEvents;
   /** Items for any other merchant account are stored and acknowledged, never applied. */
   merchantAccount: string;
+  /** Counts the anomalies an operator must look at. */
+  telemetry: PaymentTelemetry;
   log: (line: string) => void;
 }
 

@@ -1,3 +1,4 @@
+import { GatewayMetrics } from "../../src/observability/metrics.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ApiKeyName, PaymentId, PspReference } from "../../src/payments/ids.js";
@@ -68,6 +69,7 @@ describe("status rules, for any order and duplication of webhooks and redirect r
           inbox: stores.inbox,
           events,
           merchantAccount: "Merchant",
+          telemetry: new GatewayMetrics(),
           log: () => {},
         });
         try {
