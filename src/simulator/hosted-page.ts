@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { BodyTooLargeError, mediaType, readBody } from "./http-io.js";
 import type { PaymentLifecycle } from "./lifecycle.js";
-import { SHOPPER_OUTCOMES, type Amount, type Ledger, type ShopperOutcome, type SimulatedPayment } from "./state.js";
+import { SHOPPER_OUTCOMES, type Amount, type Ledger, type RedirectSession, type ShopperOutcome, type SimulatedPayment } from "./state.js";
 
 const FORM_LIMIT_BYTES = 4_096;
 
@@ -10,12 +10,13 @@ const STYLE = `
 :root{color-scheme:light;font-family:system-ui,-apple-system,"Apple SD Gothic Neo","Malgun Gothic",sans-serif}
 *{box-sizing:border-box}
 body{margin:0;min-height:100vh;display:grid;place-items:center;background:#f4f4f5;color:#191919}
-.sheet{width:min(420px,100% - 32px);margin:32px 0;padding:28px;background:#fff;border-radius:20px;box-shadow:0 12px 40px rgba(0,0,0,.08)}
+.sheet{width:min(420px,100% - 32px);margin:32px 0;padding:28px;background:#ffffff;border-radius:20px;box-shadow:0 12px 40px rgba(0,0,0,.08)}
 .brand{display:flex;align-items:center;gap:10px;font-size:20px}
 .logo{display:inline-grid;place-items:center;width:40px;height:40px;border-radius:12px;background:#fee500;font-size:13px;font-weight:800}
 .badge{margin-left:auto;padding:4px 10px;border-radius:999px;background:#f4f4f5;color:#52525b;font-size:12px}
-.merchant{margin:28px 0 4px;color:#52525b;font-size:15px}
-.amount{margin:0 0 20px;font-size:40px;font-weight:800;letter-spacing:-.02em}
+.summary{display:grid;grid-template-columns:auto 1fr;align-items:baseline;gap:4px 16px;margin:0 0 12px}
+.merchant{color:#52525b;font-size:15px}
+.amount{font-size:40px;font-weight:800;letter-spacing:-.02em}
 dl{display:grid;grid-template-columns:auto 1fr;gap:6px 16px;margin:0 0 24px;font-size:14px}
 dt{color:#71717a}
 dd{margin:0;text-align:right;word-break:break-all;font-variant-numeric:tabular-nums}
@@ -25,8 +26,9 @@ button{padding:14px;border:1px solid #e4e4e7;border-radius:12px;background:#fff;
 button:hover{background:#fafafa}
 button.pay{border-color:#fee500;background:#fee500;font-size:17px;font-weight:700}
 button.pay:hover{background:#fdd800}
-h1{margin:28px 0 8px;font-size:22px}
-.note{margin:24px 0 0;color:#a1a1aa;font-size:12px;text-align:center}
+h1{margin:28px 0 16px;font-size:22px}
+a.back{display:block;padding:14px;border-radius:12px;background:#fee500;color:#191919;font-weight:700;text-align:center;text-decoration:none}
+.note{margin:24px 0 0;color:#6b6b73;font-size:12px;text-align:center}
 `;
 
 // Nothing is loaded from anywhere and no script runs; the inline style is allowed by its hash only.
@@ -55,11 +57,17 @@ export function formatAmount(amount: Amount): string {
   return format.format(amount.value / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 0));
 }
 
-/** Adds redirectResult to the returnUrl's query, leaving its scheme, existing query and fragment as they were. */
+/**
+ * Adds redirectResult to the returnUrl's query, leaving its scheme, the rest of its query and fragment as they were.
+ * A redirectResult the returnUrl already carries is replaced: the app must read exactly one.
+ */
 export function returnUrlWithRedirectResult(returnUrl: string, redirectResult: string): string {
   const url = new URL(returnUrl);
-  const parameter = `redirectResult=${encodeURIComponent(redirectResult)}`;
-  url.search = url.search === "" ? parameter : `${url.search.slice(1)}&${parameter}`;
+  const kept = url.search
+    .slice(1)
+    .split("&")
+    .filter((pair) => pair !== "" && decodeURIComponent(pair.split("=")[0]!.replaceAll("+", " ")) !== "redirectResult");
+  url.search = [...kept, `redirectResult=${encodeURIComponent(redirectResult)}`].join("&");
   return url.href;
 }
 
@@ -91,8 +99,11 @@ function paymentPage(payment: SimulatedPayment, merchantAccount: string): string
   ).join("\n");
   return htmlDocument(
     `KakaoPay: pay ${formatAmount(payment.amount)}`,
-    `<p class="merchant">${escapeHtml(merchantAccount)}</p>
-<p class="amount">${amount}</p>
+    `<h1>Confirm your payment</h1>
+<dl class="summary">
+<dt>Merchant</dt><dd class="merchant">${escapeHtml(merchantAccount)}</dd>
+<dt>Amount</dt><dd class="amount">${amount}</dd>
+</dl>
 <dl>
 <dt>Reference</dt><dd>${escapeHtml(payment.reference)}</dd>
 <dt>PSP reference</dt><dd>${escapeHtml(payment.pspReference)}</dd>
@@ -106,14 +117,22 @@ ${buttons}
   );
 }
 
-function messagePage(title: string, message: string): string {
-  return htmlDocument(`KakaoPay: ${title}`, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>`);
+function messagePage(title: string, message: string, link?: { href: string; label: string }): string {
+  const back = link ? `\n<a class="back" href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a>` : "";
+  return htmlDocument(`KakaoPay: ${title}`, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>${back}`);
 }
 
 const expiredPage = (): string => messagePage("Session expired", "This KakaoPay session expired before the payment was completed.");
 
-const decidedPage = (outcome: ShopperOutcome): string =>
-  messagePage("Already decided", `The shopper already chose: ${outcome}. Nothing more can be chosen here.`);
+/** A reload or the back button after the choice: nothing more to choose, but the way back to the app stays open. */
+const decidedPage = (session: RedirectSession, outcome: ShopperOutcome): string =>
+  messagePage(
+    "Already decided",
+    `The shopper already chose: ${outcome}. Nothing more can be chosen here.`,
+    session.redirectResult === undefined
+      ? undefined
+      : { href: returnUrlWithRedirectResult(session.returnUrl, session.redirectResult), label: "Back to the shop" },
+  );
 
 function sendHtml(response: ServerResponse, status: number, html: string): void {
   response
@@ -146,7 +165,7 @@ export class HostedPaymentPage {
     }
     if (request.method === "GET") {
       if (payment.status === "Expired") sendHtml(response, 410, expiredPage());
-      else if (session.outcome !== undefined) sendHtml(response, 200, decidedPage(session.outcome));
+      else if (session.outcome !== undefined) sendHtml(response, 200, decidedPage(session, session.outcome));
       else sendHtml(response, 200, paymentPage(payment, this.deps.merchantAccount));
       return;
     }
@@ -173,7 +192,7 @@ export class HostedPaymentPage {
       return;
     }
     if (session.outcome !== undefined) {
-      sendHtml(response, 409, decidedPage(session.outcome));
+      sendHtml(response, 409, decidedPage(session, session.outcome));
       return;
     }
     const redirectResult = this.deps.lifecycle.chooseOutcome(payment, session, outcome);

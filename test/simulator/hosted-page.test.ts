@@ -88,7 +88,65 @@ describe("the returnUrl", () => {
     );
     expect(returnUrlWithRedirectResult("myapp:done", "R")).toBe("myapp:done?redirectResult=R");
   });
+
+  it("replaces a redirectResult the returnUrl already carries instead of adding a second one", () => {
+    expect(returnUrlWithRedirectResult("https://shop.example/r?redirectResult=old&x=1#f", "R")).toBe(
+      "https://shop.example/r?x=1&redirectResult=R#f",
+    );
+    expect(returnUrlWithRedirectResult("myapp://done?redirectResult=a&redirectResult=b", "R")).toBe("myapp://done?redirectResult=R");
+  });
 });
+
+describe("the page, as a shopper meets it", () => {
+  it("has a heading, and labels the merchant and the amount", async () => {
+    const { actionUrl } = await startPayment();
+    const html = await (await fetch(actionUrl)).text();
+    expect(html).toMatch(/<html lang="en">/);
+    expect(html).toMatch(/<h1[^>]*>[^<]+<\/h1>/);
+    expect(html).toContain(`<dt>Merchant</dt><dd class="merchant">${MERCHANT_ACCOUNT}</dd>`);
+    expect(html).toContain(`<dt>Amount</dt><dd class="amount">₩12,300</dd>`);
+  });
+
+  it("writes every text colour with a contrast of at least 4.5:1 against the sheet (WCAG AA)", async () => {
+    const { actionUrl } = await startPayment();
+    const html = await (await fetch(actionUrl)).text();
+    const style = /<style>([\s\S]*?)<\/style>/.exec(html)?.[1] ?? "";
+    const rule = (selector: string) => new RegExp(`(?:^|\\})${selector.replace(".", "\\.")}\\{([^}]*)\\}`, "m").exec(style)?.[1] ?? "";
+    const colour = (selector: string, property: string) => new RegExp(`(?:^|;)${property}:(#[0-9a-f]{6})`).exec(rule(selector))?.[1];
+    const sheet = colour(".sheet", "background");
+    expect(sheet).toBeDefined();
+    for (const selector of [".note", ".badge", "dt", ".merchant"]) {
+      const text = colour(selector, "color");
+      const background = colour(selector, "background") ?? sheet!;
+      expect(text, selector).toBeDefined();
+      expect(contrast(text!, background), selector).toBeGreaterThanOrEqual(4.5);
+    }
+  });
+
+  it("after a choice, offers the way back to the returnUrl with the same redirectResult instead of a dead end", async () => {
+    const returnUrl = "https://shop.example/checkout/return?order=7";
+    const { actionUrl } = await startPayment({ returnUrl });
+    const location = (await chooseOutcome(actionUrl, "cancelled")).headers.get("location") ?? "";
+    const again = await fetch(actionUrl);
+    expect(again.status).toBe(200);
+    const html = await again.text();
+    expect(html).toContain("Already decided");
+    expect(html).toContain(`<a class="back" href="${location.replaceAll("&", "&#38;")}">`);
+  });
+});
+
+/** WCAG 2 contrast ratio of two #rrggbb colours. */
+function contrast(a: string, b: string): number {
+  const luminance = (hex: string) => {
+    const [r, g, bl] = [1, 3, 5].map((i) => {
+      const c = Number.parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (light! + 0.05) / (dark! + 0.05);
+}
 
 describe("the page's guards", () => {
   it("answers 409 to a second choice", async () => {
