@@ -1,18 +1,29 @@
 import { OUTCOME_RESULTS, type PaymentLifecycle } from "./lifecycle.js";
-import { contractNotFound, invalidMerchantAccount, validation, type ServiceError } from "./service-errors.js";
+import { contractNotFound, internalError, invalidMerchantAccount, validation, type ServiceError } from "./service-errors.js";
 import type { CheckoutOperationId } from "./spec.js";
-import { newPspReference, newSessionId, type Amount, type Ledger, type SimulatedPayment, type StoredPaymentMethod } from "./state.js";
+import {
+  newPspReference,
+  newSessionId,
+  type Amount,
+  type Ledger,
+  type SimulatedPayment,
+  type SimulatedRefund,
+  type StoredPaymentMethod,
+} from "./state.js";
 
 /** An answer to a Checkout call: status and JSON body (none for 204). */
 export interface CheckoutResponse {
   status: number;
   body: unknown;
+  /** Processed and remembered for its Idempotency-Key, but this first answer is never sent (the caller times out). */
+  withheld?: boolean;
 }
 
 /** A request that already passed the spec's validation, so its fields have the spec's types. */
 export interface CheckoutRequest {
   body: unknown;
   parameters: Record<string, string>;
+  idempotencyKey?: string;
 }
 
 // The subsets of the spec's request schemas that the simulator reads.
@@ -35,6 +46,15 @@ interface PaymentRequestBody {
   shopperInteraction?: string;
   recurringProcessingModel?: string;
 }
+
+interface RefundRequestBody {
+  merchantAccount: string;
+  amount: Amount;
+  reference?: string;
+}
+
+/** A DOWN… refund is answered 500 without being processed this many times, then normally. */
+const DOWN_REFUSALS = 2;
 
 interface PaymentDetailsRequestBody {
   details: { redirectResult?: string };
@@ -70,7 +90,54 @@ export class CheckoutApi {
         return this.listStoredPaymentMethods(request.parameters);
       case "deleteStoredPaymentMethod":
         return this.deleteStoredPaymentMethod(request.parameters);
+      case "refundCapturedPayment":
+        return this.refund(request.parameters["paymentPspReference"] ?? "", request.body as RefundRequestBody, request.idempotencyKey);
     }
+  }
+
+  /**
+   * POST /payments/{paymentPspReference}/refunds: 201 `received`, then the REFUND webhook decides. The reference
+   * prefixes SLOW and DOWN are faults on purpose: SLOW is processed but its first answer never sent; DOWN is answered
+   * 500, unprocessed, twice (per Idempotency-Key, else per reference) before it goes through.
+   */
+  private refund(paymentPspReference: string, body: RefundRequestBody, idempotencyKey: string | undefined): CheckoutResponse {
+    if (body.merchantAccount !== this.deps.merchantAccount) return reject(invalidMerchantAccount());
+    const reference = body.reference ?? "";
+    if (
+      reference.startsWith("DOWN") &&
+      this.deps.ledger.refusedAttempt(idempotencyKey ?? `${paymentPspReference} ${reference}`) <= DOWN_REFUSALS
+    ) {
+      return reject(internalError());
+    }
+    const payment = this.deps.ledger.paymentByPspReference(paymentPspReference);
+    if (payment === undefined) return reject(validation("167", "Original pspReference required for this operation"));
+    if (payment.status !== "Authorised") return reject(validation("167", "The payment is not authorised: there is nothing to refund"));
+    if (body.amount.currency !== payment.amount.currency) return reject(validation("138", "Unsupported currency specified"));
+    if (body.amount.value <= 0 || body.amount.value > this.deps.ledger.refundableValue(payment)) {
+      return reject(validation("137", "Invalid amount specified: more than is left to refund"));
+    }
+    const refund: SimulatedRefund = {
+      pspReference: newPspReference(),
+      paymentPspReference,
+      reference: body.reference ?? payment.reference,
+      amount: { value: body.amount.value, currency: body.amount.currency },
+      createdAt: new Date(),
+      counts: true,
+    };
+    this.deps.ledger.addRefund(refund);
+    this.deps.lifecycle.confirmRefund(refund);
+    return {
+      status: 201,
+      body: {
+        merchantAccount: this.deps.merchantAccount,
+        paymentPspReference,
+        pspReference: refund.pspReference,
+        ...(body.reference === undefined ? {} : { reference: body.reference }),
+        amount: refund.amount,
+        status: "received",
+      },
+      ...(reference.startsWith("SLOW") ? { withheld: true } : {}),
+    };
   }
 
   private paymentMethods(body: PaymentMethodsRequestBody): CheckoutResponse {

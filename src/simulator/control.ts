@@ -9,6 +9,8 @@ import { eventDate, type NotificationItem, type WebhookBehaviour, type WebhookSe
 export interface SimulatorStats {
   /** Payments created by /payments (an idempotent replay creates none). */
   paymentsCreated: number;
+  /** Refunds accepted by POST /payments/{paymentPspReference}/refunds (a replay or a DOWN… 500 creates none). */
+  refundsCreated: number;
   /** Checkout requests received, by path template, e.g. "/v72/payments"; faulted and rejected ones included. */
   requestsByPath: Record<string, number>;
   webhooksDelivered: number;
@@ -30,6 +32,8 @@ export interface PaymentSummary {
   outcome?: ShopperOutcome;
   /** The token charged, or the token this payment stored. */
   storedPaymentMethodId?: string;
+  /** Its refunds, oldest first; `counts` is false once one failed or was reversed. */
+  refunds: Array<{ pspReference: string; reference: string; amount: Amount; counts: boolean }>;
   createdAt: string;
 }
 
@@ -147,7 +151,12 @@ export function createControl(deps: {
       }
     },
     stats() {
-      return { paymentsCreated: deps.ledger.paymentCount, requestsByPath: deps.requestsByPath(), ...deps.webhooks.stats() };
+      return {
+        paymentsCreated: deps.ledger.paymentCount,
+        refundsCreated: deps.ledger.refundCount,
+        requestsByPath: deps.requestsByPath(),
+        ...deps.webhooks.stats(),
+      };
     },
     payments() {
       return deps.ledger.allPayments().map((payment) => ({
@@ -160,6 +169,12 @@ export function createControl(deps: {
         ...(payment.session === undefined ? {} : { sessionId: payment.session.id }),
         ...(payment.session?.outcome === undefined ? {} : { outcome: payment.session.outcome }),
         ...(payment.storedPaymentMethodId === undefined ? {} : { storedPaymentMethodId: payment.storedPaymentMethodId }),
+        refunds: deps.ledger.refundsOf(payment.pspReference).map((refund) => ({
+          pspReference: refund.pspReference,
+          reference: refund.reference,
+          amount: { ...refund.amount },
+          counts: refund.counts,
+        })),
         createdAt: payment.createdAt.toISOString(),
       }));
     },

@@ -7,9 +7,17 @@ import {
   type RedirectSession,
   type ShopperOutcome,
   type SimulatedPayment,
+  type SimulatedRefund,
   type StoredPaymentMethod,
 } from "./state.js";
-import { authorisationItem, offerClosedItem, recurringContractItem, type NotificationItem, type WebhookSender } from "./webhooks.js";
+import {
+  authorisationItem,
+  offerClosedItem,
+  recurringContractItem,
+  refundItem,
+  type NotificationItem,
+  type WebhookSender,
+} from "./webhooks.js";
 
 export interface Timings {
   webhookDelayMs: number;
@@ -106,6 +114,34 @@ export class PaymentLifecycle {
     this.deps.scheduler.schedule(this.deps.timings.webhookDelayMs, () =>
       this.deps.webhooks.release([authorisationItem(payment, this.deps.merchantAccount, { success: true })]),
     );
+  }
+
+  /**
+   * A refund's webhooks, one delay after the request and each a delay after the one before. The reference decides
+   * the story (docs/contract.md, The simulator): FAIL… is declined, LATEFAIL… fails after succeeding, REVERSE… comes back.
+   */
+  confirmRefund(refund: SimulatedRefund): void {
+    const { scheduler, timings, webhooks, merchantAccount } = this.deps;
+    const send = (delayMs: number, item: () => NotificationItem) => scheduler.schedule(delayMs, () => webhooks.release([item()]));
+    if (refund.reference.startsWith("FAIL")) {
+      send(timings.webhookDelayMs, () => {
+        refund.counts = false;
+        return refundItem(refund, merchantAccount, "REFUND", { success: false, reason: "Insufficient balance on payment" });
+      });
+      return;
+    }
+    send(timings.webhookDelayMs, () => refundItem(refund, merchantAccount, "REFUND", { success: true }));
+    if (refund.reference.startsWith("LATEFAIL")) {
+      send(2 * timings.webhookDelayMs, () => {
+        refund.counts = false;
+        return refundItem(refund, merchantAccount, "REFUND_FAILED", { success: true, reason: "Refund failed at the acquirer" });
+      });
+    } else if (refund.reference.startsWith("REVERSE")) {
+      send(2 * timings.webhookDelayMs, () => {
+        refund.counts = false;
+        return refundItem(refund, merchantAccount, "REFUNDED_REVERSED", { success: true });
+      });
+    }
   }
 
   private storeMethodIfAsked(payment: SimulatedPayment): StoredPaymentMethod | undefined {

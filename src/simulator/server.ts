@@ -130,6 +130,10 @@ export class SimulatorRouter {
 
     // Faults "timeout" and "slow" lose or delay the answer of a request that Adyen did process.
     const answer = this.validated(match?.operation, await this.answer(request, url, apiPath, match));
+    if (answer.withheld === true) {
+      this.deps.log(`simulator: ${label} -> ${answer.status}, never sent (SLOW reference)`);
+      return;
+    }
     if (fault?.mode === "timeout") {
       this.deps.log(`simulator: ${label} -> ${answer.status}, never sent (fault)`);
       return;
@@ -180,8 +184,8 @@ export class SimulatorRouter {
     const violation = operation.validateParameters(parameters);
     if (violation !== undefined) return errorAnswer(schemaViolation(violation));
 
-    const handle = (): Answer => this.deps.checkout.handle(operation.id, { body, parameters });
     const idempotencyKey = singleHeader(request, "idempotency-key");
+    const handle = (): Answer => this.deps.checkout.handle(operation.id, { body, parameters, idempotencyKey });
     // Adyen honours Idempotency-Key on POST only; GET and DELETE are idempotent by definition.
     if (operation.method !== "POST" || idempotencyKey === undefined) return handle();
     return this.idempotent(idempotencyKey, url, body, operation, handle);

@@ -13,7 +13,8 @@ export type CheckoutOperationId =
   | "payments"
   | "paymentDetails"
   | "listStoredPaymentMethods"
-  | "deleteStoredPaymentMethod";
+  | "deleteStoredPaymentMethod"
+  | "refundCapturedPayment";
 
 const SERVED_OPERATIONS: ReadonlyArray<{ id: CheckoutOperationId; method: "GET" | "POST" | "DELETE"; path: string }> = [
   { id: "paymentMethods", method: "POST", path: "/paymentMethods" },
@@ -21,6 +22,7 @@ const SERVED_OPERATIONS: ReadonlyArray<{ id: CheckoutOperationId; method: "GET" 
   { id: "paymentDetails", method: "POST", path: "/payments/details" },
   { id: "listStoredPaymentMethods", method: "GET", path: "/storedPaymentMethods" },
   { id: "deleteStoredPaymentMethod", method: "DELETE", path: "/storedPaymentMethods/{storedPaymentMethodId}" },
+  { id: "refundCapturedPayment", method: "POST", path: "/payments/{paymentPspReference}/refunds" },
 ];
 
 /** Why a request does not match the spec, in the terms Adyen's error messages use. */

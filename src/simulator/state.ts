@@ -49,6 +49,21 @@ export interface StoredPaymentMethod {
   active: boolean;
 }
 
+/**
+ * A refund of a captured payment. `reference` decides what the simulated acquirer does with it (docs/contract.md, The
+ * simulator): FAIL… is declined, LATEFAIL… succeeds then fails, REVERSE… succeeds then comes back.
+ */
+export interface SimulatedRefund {
+  readonly pspReference: string;
+  readonly paymentPspReference: string;
+  /** The refund's reference, or the payment's when the request gave none (Adyen's merchantReference). */
+  readonly reference: string;
+  readonly amount: Amount;
+  readonly createdAt: Date;
+  /** Whether its amount still counts against what is left to refund: false once it failed or was reversed. */
+  counts: boolean;
+}
+
 /** A Checkout answer kept for an Idempotency-Key. */
 export interface IdempotentResponse {
   readonly requestFingerprint: string;
@@ -76,6 +91,8 @@ export class Ledger {
   private readonly paymentsByRedirectResult = new Map<string, SimulatedPayment>();
   private readonly storedPaymentMethods = new Map<string, StoredPaymentMethod>();
   private readonly idempotentResponses = new Map<string, IdempotentResponse>();
+  private readonly refunds = new Map<string, SimulatedRefund[]>();
+  private readonly refusedAttempts = new Map<string, number>();
 
   addPayment(payment: SimulatedPayment): void {
     this.payments.set(payment.pspReference, payment);
@@ -116,6 +133,37 @@ export class Ledger {
 
   activeStoredPaymentMethods(shopperReference: string): StoredPaymentMethod[] {
     return [...this.storedPaymentMethods.values()].filter((method) => method.active && method.shopperReference === shopperReference);
+  }
+
+  addRefund(refund: SimulatedRefund): void {
+    const refunds = this.refunds.get(refund.paymentPspReference) ?? [];
+    refunds.push(refund);
+    this.refunds.set(refund.paymentPspReference, refunds);
+  }
+
+  refundsOf(paymentPspReference: string): readonly SimulatedRefund[] {
+    return this.refunds.get(paymentPspReference) ?? [];
+  }
+
+  /** What is left to refund of a payment: its amount less the refunds that still count. */
+  refundableValue(payment: SimulatedPayment): number {
+    return this.refundsOf(payment.pspReference).reduce(
+      (left, refund) => (refund.counts ? left - refund.amount.value : left),
+      payment.amount.value,
+    );
+  }
+
+  get refundCount(): number {
+    let count = 0;
+    for (const refunds of this.refunds.values()) count += refunds.length;
+    return count;
+  }
+
+  /** Counts the attempts of a request that a fault refuses (DOWN… refunds), so it can recover after a few. */
+  refusedAttempt(key: string): number {
+    const attempt = (this.refusedAttempts.get(key) ?? 0) + 1;
+    this.refusedAttempts.set(key, attempt);
+    return attempt;
   }
 
   idempotentResponse(scope: string): IdempotentResponse | undefined {

@@ -1,6 +1,6 @@
 import { createHmac } from "node:crypto";
 import type { Scheduler } from "./scheduler.js";
-import type { Amount, SimulatedPayment, StoredPaymentMethod } from "./state.js";
+import type { Amount, SimulatedPayment, SimulatedRefund, StoredPaymentMethod } from "./state.js";
 import type { WebhookSpec } from "./spec.js";
 
 /** Adyen's NotificationRequestItem as it goes on the wire (all strings but the amount). */
@@ -81,6 +81,27 @@ export function authorisationItem(
     merchantReference: payment.reference,
     paymentMethod: "kakaopay",
     pspReference: payment.pspReference,
+    ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+    success: outcome.success ? "true" : "false",
+  };
+}
+
+/** REFUND, REFUND_FAILED or REFUNDED_REVERSED: the refund's own pspReference, the payment's as originalReference. */
+export function refundItem(
+  refund: SimulatedRefund,
+  merchantAccount: string,
+  eventCode: "REFUND" | "REFUND_FAILED" | "REFUNDED_REVERSED",
+  outcome: { success: boolean; reason?: string },
+): NotificationItem {
+  return {
+    amount: refund.amount,
+    eventCode,
+    eventDate: eventDate(new Date()),
+    merchantAccountCode: merchantAccount,
+    merchantReference: refund.reference,
+    originalReference: refund.paymentPspReference,
+    paymentMethod: "kakaopay",
+    pspReference: refund.pspReference,
     ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
     success: outcome.success ? "true" : "false",
   };

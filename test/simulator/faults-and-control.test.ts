@@ -155,6 +155,7 @@ describe("the control plane over HTTP", () => {
     const stats = (await (await fetch(`${test.simulator.url}/__control/stats`)).json()) as Record<string, unknown>;
     expect(stats).toEqual({
       paymentsCreated: 1,
+      refundsCreated: 0,
       requestsByPath: { "/v72/payments": 2 },
       webhooksDelivered: 0,
       webhooksFailed: 0,
