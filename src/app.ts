@@ -17,6 +17,7 @@ import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
 import { ReturnUrlPolicy } from "./payments/input.js";
 import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
+import { Refunds } from "./payments/refunds.js";
 import { Payments } from "./payments/use-cases.js";
 import { PaymentWebhooks } from "./payments/webhooks.js";
 import { GatewayMetrics } from "./observability/metrics.js";
@@ -43,6 +44,30 @@ export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
     id status nextStep action
   }
 }`;
+
+/** How often the gateway looks for refunds Adyen has not answered yet, and the longest wait between two sends. */
+const REFUND_RESEND_INTERVAL_MS = 1_000;
+const MAX_REFUND_RESEND_BACKOFF_MS = 300_000;
+
+/** Runs `task` every `intervalMs`, one pass at a time; `stop` waits for a pass in progress. */
+function every(intervalMs: number, task: () => Promise<void>, log: (line: string) => void): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = task()
+      .catch((error: unknown) => log(`background pass failed: ${error instanceof Error ? error.stack : String(error)}`))
+      .finally(() => {
+        running = null;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
 
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
 export async function startGateway(config: Config, log: (line: string) => void = console.log): Promise<Gateway> {
@@ -82,6 +107,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
   const webhooks = new PaymentWebhooks({
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
+    refunds: stores.refunds,
     inbox: stores.inbox,
     events: feed,
     merchantAccount: config.adyen.merchantAccount,
@@ -110,6 +136,17 @@ export async function startGateway(config: Config, log: (line: string) => void =
     provider,
     log,
   });
+  const refunds = new Refunds({
+    store: stores.payments,
+    refunds: stores.refunds,
+    provider,
+    events: feed,
+    webhooks,
+    log,
+    resendAfterMs: config.adyen.timeoutMs,
+    maxResendBackoffMs: MAX_REFUND_RESEND_BACKOFF_MS,
+  });
+  const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), log);
   const authenticator = new ApiKeyAuthenticator(config.apiKeys);
 
   const schema = await buildGatewaySchema(feed);
@@ -145,6 +182,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
       owner: authenticator.authenticate(request.headers.authorization),
       payments,
       storedPaymentMethods,
+      refunds,
     })),
     webhook: webhookRoute({
       webhooks,
@@ -164,6 +202,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     production: config.production,
     payments,
     storedPaymentMethods,
+    refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
   });
   // Items acknowledged before a crash but not applied: apply them now.
@@ -182,6 +221,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
       server.closeIdleConnections();
       await subscriptions.close();
       await drained;
+      await resender.stop();
       clearInterval(reaper);
       await webhooks.idle();
       await simulator?.close();

@@ -2,6 +2,7 @@ import adyen, { type Types } from "@adyen/api-library";
 import { ErrorCode, GatewayError } from "../payments/errors.js";
 import type { PspReference, StoredPaymentMethodId } from "../payments/ids.js";
 import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProcessingModel } from "../payments/payment.js";
+import type { Refund } from "../payments/refund.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
 import type { PaymentMethodOffer, PaymentProvider, ProviderPaymentResult } from "../payments/ports.js";
 import { AdyenHttpClient } from "./http-client.js";
@@ -135,6 +136,24 @@ export class AdyenCheckout implements PaymentProvider {
     await this.call(() =>
       this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(id, shopperReference, this.options.merchantAccount),
     );
+  }
+
+  async refundPayment(payment: Payment, refund: Refund, idempotencyKey: string): Promise<{ pspReference: PspReference }> {
+    if (!payment.pspReference) throw new Error(`payment ${payment.id} has no pspReference to refund`);
+    const paymentPspReference = payment.pspReference;
+    try {
+      const response = await this.call(() =>
+        this.checkout.ModificationsApi.refundCapturedPayment(
+          paymentPspReference,
+          { merchantAccount: this.options.merchantAccount, amount: refund.amount, reference: refund.reference },
+          { idempotencyKey },
+        ),
+      );
+      return { pspReference: response.pspReference as PspReference };
+    } finally {
+      // Only /payments answers are read raw; this one must not stay behind in the client.
+      this.http.takeRawAnswer(idempotencyKey);
+    }
   }
 
   async submitDetails(details: Record<string, string>, idempotencyKey: string): Promise<ProviderPaymentResult> {

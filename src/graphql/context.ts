@@ -1,5 +1,6 @@
 import { ErrorCode, GatewayError } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
+import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
 
@@ -8,6 +9,7 @@ export type GatewayContext = {
   owner: ApiKeyName | null;
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
+  refunds: Refunds;
 };
 
 /** Maps `Bearer <secret>` to the key's name; the secret itself goes no further than this lookup. */

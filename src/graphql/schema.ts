@@ -5,6 +5,7 @@ import type { PaymentId } from "../payments/ids.js";
 import type { PaymentStatusChange } from "../payments/payment.js";
 import type { StatusFeed } from "../payments/ports.js";
 import { PaymentResolver } from "./payment-resolver.js";
+import { PaymentEventRefundResolver, PaymentRefundsResolver, RefundResolver } from "./refund-resolver.js";
 import { PaymentStatusResolver } from "./status-resolver.js";
 import { StoredPaymentMethodResolver } from "./stored-payment-method-resolver.js";
 
@@ -17,5 +18,16 @@ export function buildGatewaySchema(feed: StatusFeed): Promise<GraphQLSchema> {
     publish: (_topic, change) => feed.publish(change as PaymentStatusChange),
     subscribe: (_topic, paymentId) => feed.subscribe(paymentId as PaymentId),
   };
-  return buildSchema({ resolvers: [PaymentResolver, PaymentStatusResolver, StoredPaymentMethodResolver], validate: false, pubSub });
+  return buildSchema({
+    resolvers: [
+      PaymentResolver,
+      PaymentStatusResolver,
+      StoredPaymentMethodResolver,
+      RefundResolver,
+      PaymentRefundsResolver,
+      PaymentEventRefundResolver,
+    ],
+    validate: false,
+    pubSub,
+  });
 }

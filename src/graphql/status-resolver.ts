@@ -1,4 +1,4 @@
-import { Arg, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from "type-graphql";
+import { Arg, Ctx, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from "type-graphql";
 import type { PaymentStatusChange } from "../payments/payment.js";
 import { type GatewayContext, requireOwner } from "./context.js";
 import { PaymentStatusEventType } from "./types.js";
@@ -18,12 +18,17 @@ export class PaymentStatusResolver {
       return context.payments.watchStatus(requireOwner(context), paymentId, afterVersion ?? null);
     },
   })
-  paymentStatusChanged(
+  async paymentStatusChanged(
     @Root() change: PaymentStatusChange,
+    @Ctx() context: GatewayContext,
     @Arg("paymentId", () => ID) _paymentId: string,
     @Arg("afterVersion", () => Int, { nullable: true }) _afterVersion?: number | null,
-  ): PaymentStatusEventType {
+  ): Promise<PaymentStatusEventType> {
+    // A live change carries its refund; a replayed one names it, and the refund is read as it is now.
+    const refund = change.refund ?? (change.event.refundId ? await context.refunds.get(change.event.refundId) : null);
     return {
+      refund,
+      refundStatus: change.event.refundStatus,
       payment: change.payment,
       previousStatus: change.event.previousStatus,
       status: change.event.status,

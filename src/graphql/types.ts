@@ -1,6 +1,7 @@
 import { DateTimeResolver, JSONResolver } from "graphql-scalars";
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from "type-graphql";
 import { Channel, RecurringProcessingModel } from "../payments/payment.js";
+import { RefundStatus } from "../payments/refund.js";
 import { EventSource, PaymentStatus, ShopperNextStep } from "../payments/status.js";
 
 // Every field names its type explicitly: tsx and other decorator-metadata-less runners must work too.
@@ -13,6 +14,16 @@ registerEnumType(ShopperNextStep, {
 registerEnumType(EventSource, { name: "EventSource", description: "Who told the gateway about a status change." });
 registerEnumType(RecurringProcessingModel, { name: "RecurringProcessingModel" });
 registerEnumType(Channel, { name: "Channel" });
+registerEnumType(RefundStatus, {
+  name: "RefundStatus",
+  description: "Where a refund stands. FAILED and REVERSED are final.",
+  valuesConfig: {
+    PENDING: { description: "Written, sent to Adyen (or being re-sent); the REFUND webhook decides." },
+    SUCCEEDED: { description: "REFUND success=true." },
+    FAILED: { description: "REFUND success=false, REFUND_FAILED, or Adyen rejected the request; `reason` says why." },
+    REVERSED: { description: "REFUNDED_REVERSED: the refunded money came back to the merchant." },
+  },
+});
 
 @ObjectType("Amount", { description: "Money in minor units; KRW has 0 decimals." })
 export class AmountType {
@@ -41,6 +52,8 @@ export class PaymentEventType {
   @Field(() => String, { nullable: true, description: "The webhook eventCode, when source is WEBHOOK." })
   eventCode!: string | null;
   @Field(() => String, { nullable: true }) resultCode!: string | null;
+  @Field(() => RefundStatus, { nullable: true, description: "What this change made the refund (refund.status is its status now)." })
+  refundStatus!: RefundStatus | null;
   @Field(() => DateTimeResolver) occurredAt!: Date;
 }
 
@@ -56,7 +69,7 @@ export class PaymentType {
   @Field(() => String, { description: '"kakaopay"' }) paymentMethodType!: string;
   @Field(() => String, { nullable: true }) shopperReference!: string | null;
   @Field(() => Boolean) storePaymentMethod!: boolean;
-  @Field(() => Int, { description: "+1 on every status change." }) version!: number;
+  @Field(() => Int, { description: "+1 on every change: of status, or of one of its refunds." }) version!: number;
   @Field(() => DateTimeResolver) createdAt!: Date;
   @Field(() => DateTimeResolver) updatedAt!: Date;
 }
@@ -68,6 +81,8 @@ export class PaymentStatusEventType {
   @Field(() => PaymentStatus) status!: PaymentStatus;
   @Field(() => EventSource) source!: EventSource;
   @Field(() => Int) version!: number;
+  @Field(() => RefundType, { nullable: true, description: "Set when this change is a refund's." }) refund!: RefundType | null;
+  @Field(() => RefundStatus, { nullable: true, description: "What this change made the refund." }) refundStatus!: RefundStatus | null;
   @Field(() => DateTimeResolver) occurredAt!: Date;
 }
 
@@ -131,4 +146,30 @@ export class ChargeStoredPaymentMethodInput {
 export class DisableStoredPaymentMethodInput {
   @Field(() => ID) storedPaymentMethodId!: string;
   @Field(() => String) shopperReference!: string;
+}
+
+@ObjectType("Refund", { description: "A refund of a captured payment (KakaoPay through Adyen cannot be cancelled, only refunded)." })
+export class RefundType {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) paymentId!: string;
+  @Field(() => AmountType) amount!: AmountType;
+  @Field(() => String, { description: "The merchant's reference of this refund, sent to Adyen." }) reference!: string;
+  @Field(() => RefundStatus) status!: RefundStatus;
+  @Field(() => String, { nullable: true, description: "Why it FAILED." }) reason!: string | null;
+  @Field(() => String, { nullable: true, description: "Adyen's pspReference of the refund (not the payment's)." })
+  pspReference!: string | null;
+  @Field(() => EventSource, { description: "API: asked through the gateway; WEBHOOK: made elsewhere (Customer Area), learnt from Adyen." })
+  source!: EventSource;
+  @Field(() => DateTimeResolver) createdAt!: Date;
+  @Field(() => DateTimeResolver) updatedAt!: Date;
+}
+
+@InputType()
+export class RefundPaymentInput {
+  @Field(() => ID) paymentId!: string;
+  @Field(() => AmountInput, { nullable: true, description: "Default: the whole refundableAmount." }) amount?: AmountInput | null;
+  @Field(() => String, { nullable: true, description: 'Default: "<payment reference>-R<n>", n = the number of refunds so far + 1.' })
+  reference?: string | null;
+  @Field(() => String, { nullable: true, description: "Same key + same input = the same refund, no second Adyen call." })
+  idempotencyKey?: string | null;
 }

@@ -16,6 +16,7 @@ import { formatError } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
 import { ErrorCode } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
+import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
 
@@ -32,6 +33,7 @@ export interface WebSocketOptions {
   production: boolean;
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
+  refunds: Refunds;
   authenticate: (authorization: unknown) => ApiKeyName | null;
 }
 
@@ -84,6 +86,7 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         owner: ctx.extra.owner ?? null,
         payments: options.payments,
         storedPaymentMethods: options.storedPaymentMethods,
+        refunds: options.refunds,
       }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,

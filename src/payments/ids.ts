@@ -16,3 +16,10 @@ export type StoredPaymentMethodId = Brand<string, "StoredPaymentMethodId">;
 export function newPaymentId(): PaymentId {
   return `pay_${randomBytes(16).toString("base64url")}` as PaymentId;
 }
+
+/** The gateway's own refund id: 128 random bits; Adyen's Idempotency-Key for the refund is derived from it. */
+export type RefundId = Brand<string, "RefundId">;
+
+export function newRefundId(): RefundId {
+  return `rfd_${randomBytes(16).toString("base64url")}` as RefundId;
+}

@@ -1,4 +1,5 @@
-import type { ApiKeyName, PaymentId, PspReference, StoredPaymentMethodId } from "./ids.js";
+import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "./ids.js";
+import type { Refund, RefundStatus } from "./refund.js";
 import type { EventSource, PaymentStatus } from "./status.js";
 
 /** Money in minor units (KRW has no decimals). */
@@ -54,7 +55,10 @@ export function isVisible(payment: Payment): payment is VisiblePayment {
   return payment.status !== null;
 }
 
-/** One recorded status change; `version` is the payment's version after it. */
+/**
+ * One recorded change: of the payment's status, or of one of its refunds (then `refundId` is set and `status` is the
+ * payment's, unchanged). `version` is the payment's version after it.
+ */
 export interface PaymentEvent {
   paymentId: PaymentId;
   version: number;
@@ -63,11 +67,15 @@ export interface PaymentEvent {
   source: EventSource;
   eventCode: string | null;
   resultCode: string | null;
+  refundId: RefundId | null;
+  /** What this change made the refund. */
+  refundStatus: RefundStatus | null;
   occurredAt: Date;
 }
 
-/** A committed status change, as published to subscribers. */
+/** A committed change, as published to subscribers; `refund` is the refund as this change left it. */
 export interface PaymentStatusChange {
   payment: VisiblePayment;
   event: PaymentEvent;
+  refund?: Refund;
 }

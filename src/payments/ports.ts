@@ -1,4 +1,5 @@
-import type { ApiKeyName, PaymentId, PspReference, StoredPaymentMethodId } from "./ids.js";
+import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "./ids.js";
+import type { Refund, RefundSignal } from "./refund.js";
 import type { Amount, Channel, Payment, PaymentEvent, PaymentStatusChange } from "./payment.js";
 import type { Notification, NotificationOutcome, StoredNotification } from "./notification.js";
 import type { ProviderStoredPaymentMethod, StoredPaymentMethod } from "./stored-payment-method.js";
@@ -36,6 +37,8 @@ export interface PaymentProvider {
   chargeStoredPaymentMethod(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult>;
   listStoredPaymentMethods(shopperReference: string): Promise<ProviderStoredPaymentMethod[]>;
   disableStoredPaymentMethod(id: StoredPaymentMethodId, shopperReference: string): Promise<void>;
+  /** POST /payments/{pspReference}/refunds; Adyen's REFUND webhook decides the outcome. */
+  refundPayment(payment: Payment, refund: Refund, idempotencyKey: string): Promise<{ pspReference: PspReference }>;
 }
 
 /** The fields of a payment fixed when it is created. */
@@ -81,6 +84,8 @@ export interface PaymentStore {
   /** Writes the row (status null, version 0), or returns the payment an idempotency claim already made. */
   createPayment(payment: NewPayment, idempotency: IdempotencyClaim | null): Promise<CreatePaymentResult>;
   getPayment(id: PaymentId): Promise<Payment | null>;
+  /** The payment Adyen knows by this pspReference, if we stored it. */
+  getPaymentByPspReference(pspReference: string): Promise<Payment | null>;
   /**
    * Claims a key for an operation on an existing payment: "claimed" the first time, "in_progress" or
    * "completed" on a repeat with the same input, "conflict" with a different one.
@@ -104,6 +109,55 @@ export interface PaymentStore {
   listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
+}
+
+export type CreateRefundResult =
+  | { kind: "created"; refund: Refund; change: PaymentStatusChange }
+  | { kind: "existing"; refund: Refund }
+  | { kind: "conflict" };
+
+/** How a refund webhook finds its refund: by its own pspReference, or by the payment's and the refund's reference. */
+export interface RefundTarget {
+  pspReference: string;
+  /** The payment's pspReference (the item's originalReference). */
+  paymentPspReference: string;
+  merchantReference: string;
+}
+
+/** Refunds, stored with their payment: each change bumps the payment's version and is one PaymentEvent. */
+export interface RefundStore {
+  /**
+   * In one transaction: reads the owner's payment and its refunds, lets `plan` decide (it throws to refuse), writes
+   * the refund PENDING (reserving its amount), bumps the payment's version and records the event. With a claim, a
+   * repeat returns the refund the first request made. Concurrent calls for one payment serialise.
+   */
+  createRefund(
+    paymentId: PaymentId,
+    plan: (payment: Payment, refunds: readonly Refund[]) => { amount: Amount; reference: string },
+    draft: { id: RefundId; nextSendAt: Date },
+    idempotency: IdempotencyClaim | null,
+  ): Promise<CreateRefundResult>;
+  /** Runs the refund rules on the current row; a status change bumps the payment's version and is one event. */
+  recordRefundSignal(id: RefundId, signal: RefundSignal, settles?: { notificationId: number }): Promise<RecordedRefundSignal>;
+  /** A refund made elsewhere (the Customer Area), learnt from its REFUND webhook: SUCCEEDED, source WEBHOOK, in one change. */
+  recordExternalRefund(
+    paymentId: PaymentId,
+    refund: { id: RefundId; amount: Amount; reference: string; pspReference: PspReference },
+    settles: { notificationId: number },
+  ): Promise<RecordedRefundSignal>;
+  findRefundFor(target: RefundTarget): Promise<Refund | null>;
+  getRefund(id: RefundId): Promise<Refund | null>;
+  listRefunds(paymentId: PaymentId): Promise<Refund[]>;
+  /** API refunds Adyen has not answered yet whose next send is due, oldest first. */
+  dueRefunds(now: Date, limit: number): Promise<Refund[]>;
+  /** Records a failed send: it is tried again at `nextSendAt`. */
+  scheduleResend(id: RefundId, nextSendAt: Date): Promise<void>;
+}
+
+export interface RecordedRefundSignal {
+  refund: Refund;
+  /** Null when the rules decided "no change". */
+  change: PaymentStatusChange | null;
 }
 
 /** Recurring tokens. */

@@ -1,7 +1,8 @@
-import type { PspReference, StoredPaymentMethodId } from "./ids.js";
+import { newRefundId, type PspReference, type StoredPaymentMethodId } from "./ids.js";
 import { type Notification, NotificationOutcome, type StoredNotification } from "./notification.js";
 import { KAKAOPAY } from "./payment.js";
-import type { NotificationInbox, PaymentStore, StatusEvents, StoredPaymentMethodStore } from "./ports.js";
+import type { NotificationInbox, PaymentStore, RefundStore, StatusEvents, StoredPaymentMethodStore } from "./ports.js";
+import { isRefundEventCode, type RefundEventCode } from "./refund.js";
 import { EventSource } from "./status.js";
 import type { PaymentTelemetry } from "./telemetry.js";
 import type { PaymentSignal } from "./transitions.js";
@@ -9,6 +10,7 @@ import type { PaymentSignal } from "./transitions.js";
 export interface WebhookDeps {
   store: PaymentStore;
   tokens: StoredPaymentMethodStore;
+  refunds: RefundStore;
   inbox: NotificationInbox;
   events: StatusEvents;
   /** Items for any other merchant account are stored and acknowledged, never applied. */
@@ -66,6 +68,7 @@ export class PaymentWebhooks {
       return this.deps.inbox.settle(item.id, NotificationOutcome.OTHER_MERCHANT_ACCOUNT);
     }
     if (item.eventCode === "RECURRING_CONTRACT") return this.applyRecurringContract(item);
+    if (isRefundEventCode(item.eventCode)) return this.applyRefund(item, item.eventCode);
     const signal = signalOf(item);
     if (!signal) return this.deps.inbox.settle(item.id, NotificationOutcome.UNHANDLED_EVENT);
     const payment = await this.deps.store.findPaymentFor(item);
@@ -76,6 +79,44 @@ export class PaymentWebhooks {
       signal,
       { pspReference: item.pspReference as PspReference },
       { notificationId: item.id },
+    );
+    if (recorded.change) this.deps.events.publish(recorded.change);
+  }
+
+  /**
+   * REFUND, REFUND_FAILED, REFUNDED_REVERSED: `pspReference` is the refund's, `originalReference` the payment's. A
+   * REFUND for a known payment that matches no refund of ours was made elsewhere (the Customer Area) and is recorded,
+   * so that refundedAmount stays true. An item about a payment we do not know yet stays in the inbox.
+   */
+  private async applyRefund(item: StoredNotification, eventCode: RefundEventCode): Promise<void> {
+    const pspReference = item.pspReference as PspReference;
+    const refund = await this.deps.refunds.findRefundFor({
+      pspReference,
+      paymentPspReference: item.originalReference,
+      merchantReference: item.merchantReference,
+    });
+    const settles = { notificationId: item.id };
+    if (refund) {
+      const signal = { kind: "WEBHOOK" as const, eventCode, success: item.success, reason: item.reason, pspReference };
+      const recorded = await this.deps.refunds.recordRefundSignal(refund.id, signal, settles);
+      if (recorded.change) this.deps.events.publish(recorded.change);
+      return;
+    }
+    const payment = item.originalReference ? await this.deps.store.getPaymentByPspReference(item.originalReference) : null;
+    if (!payment) return;
+    const waiting = (await this.deps.refunds.listRefunds(payment.id)).some(
+      (r) => r.pspReference === null && r.reference === item.merchantReference,
+    );
+    // Ours, but ambiguous until Adyen's answer names it: applied once its pspReference is stored.
+    if (waiting) return;
+    if (eventCode !== "REFUND" || !item.success || !item.amount) {
+      this.deps.log(`${eventCode} ${item.id} names refund ${pspReference}, unknown for payment ${payment.id}: nothing to change`);
+      return this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
+    }
+    const recorded = await this.deps.refunds.recordExternalRefund(
+      payment.id,
+      { id: newRefundId(), amount: item.amount, reference: item.merchantReference, pspReference },
+      settles,
     );
     if (recorded.change) this.deps.events.publish(recorded.change);
   }

@@ -66,6 +66,7 @@ describe("status rules, for any order and duplication of webhooks and redirect r
         const webhooks = new PaymentWebhooks({
           store: stores.payments,
           tokens: stores.storedPaymentMethods,
+          refunds: stores.refunds,
           inbox: stores.inbox,
           events,
           merchantAccount: "Merchant",

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, gt, isNull, sql } from "drizzle-orm";
-import type { ApiKeyName, PaymentId, PspReference, StoredPaymentMethodId } from "../../payments/ids.js";
+import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "../../payments/ids.js";
+import type { RefundStatus } from "../../payments/refund.js";
 import type { Channel, Payment, PaymentEvent, RecurringProcessingModel, VisiblePayment } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
@@ -137,6 +138,11 @@ export class SqlitePaymentStore implements PaymentStore {
       if (settles) this.q.markNotificationApplied.run({ id: settles.notificationId });
       return { payment, change: { payment: payment as VisiblePayment, event: toEvent(event) } };
     });
+  }
+
+  async getPaymentByPspReference(pspReference: string): Promise<Payment | null> {
+    const row = this.q.paymentByPsp.get({ pspReference });
+    return row ? toPayment(row) : null;
   }
 
   async findPaymentFor(target: NotificationTarget): Promise<Payment | null> {
@@ -295,7 +301,7 @@ function prepareQueries(db: SqliteDatabase) {
   };
 }
 
-function toPayment(row: PaymentRow): Payment {
+export function toPayment(row: PaymentRow): Payment {
   return {
     id: row.id as PaymentId,
     owner: row.owner as ApiKeyName,
@@ -321,7 +327,7 @@ function toPayment(row: PaymentRow): Payment {
   };
 }
 
-function toEvent(row: EventRow): PaymentEvent {
+export function toEvent(row: EventRow): PaymentEvent {
   return {
     paymentId: row.paymentId as PaymentId,
     version: row.version,
@@ -330,6 +336,8 @@ function toEvent(row: EventRow): PaymentEvent {
     source: row.source as EventSource,
     eventCode: row.eventCode,
     resultCode: row.resultCode,
+    refundId: row.refundId as RefundId | null,
+    refundStatus: row.refundStatus as RefundStatus | null,
     occurredAt: row.occurredAt,
   };
 }

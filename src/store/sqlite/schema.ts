@@ -46,9 +46,40 @@ export const paymentEvents = sqliteTable(
     source: text("source").notNull(),
     eventCode: text("event_code"),
     resultCode: text("result_code"),
+    /** Set when the change is a refund's: which refund, and what the change made it. */
+    refundId: text("refund_id"),
+    refundStatus: text("refund_status"),
     occurredAt: integer("occurred_at", { mode: "timestamp_ms" }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.paymentId, t.version] })],
+);
+
+/** Refunds of captured payments; every change of one is also a payment event (docs/contract.md, Refund rules). */
+export const refunds = sqliteTable(
+  "refunds",
+  {
+    id: text("id").primaryKey(),
+    paymentId: text("payment_id")
+      .notNull()
+      .references(() => payments.id),
+    amountValue: integer("amount_value").notNull(),
+    currency: text("currency").notNull(),
+    reference: text("reference").notNull(),
+    status: text("status").notNull(),
+    reason: text("reason"),
+    pspReference: text("psp_reference"),
+    source: text("source").notNull(),
+    /** Until Adyen answers an API refund: when the gateway sends it (again). Null once answered. */
+    nextSendAt: integer("next_send_at", { mode: "timestamp_ms" }),
+    sendAttempts: integer("send_attempts").notNull().default(0),
+    createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
+    updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+  },
+  (t) => [
+    uniqueIndex("refunds_psp_reference").on(t.pspReference),
+    index("refunds_payment").on(t.paymentId),
+    index("refunds_due").on(t.nextSendAt).where(sql`${t.nextSendAt} IS NOT NULL`),
+  ],
 );
 
 export const idempotencyKeys = sqliteTable(
@@ -61,6 +92,8 @@ export const idempotencyKeys = sqliteTable(
     paymentId: text("payment_id")
       .notNull()
       .references(() => payments.id),
+    /** The refund a refundPayment key made (paymentId is then the refunded payment). */
+    refundId: text("refund_id"),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     /** Set once the operation's result is recorded: a repeat then gets it without calling Adyen. */
     completedAt: integer("completed_at", { mode: "timestamp_ms" }),
