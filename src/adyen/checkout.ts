@@ -1,6 +1,6 @@
 import adyen, { type Types } from "@adyen/api-library";
 import { ErrorCode, GatewayError } from "../payments/errors.js";
-import type { PspReference, StoredPaymentMethodId } from "../payments/ids.js";
+import type { ApiKeyName, PspReference, StoredPaymentMethodId } from "../payments/ids.js";
 import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProcessingModel } from "../payments/payment.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
 import type { PaymentMethodOffer, PaymentProvider, ProviderPaymentResult } from "../payments/ports.js";
@@ -30,6 +30,14 @@ const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
   IOS: "iOS" as Types.checkout.PaymentRequest.ChannelEnum,
   WEB: "Web" as Types.checkout.PaymentRequest.ChannelEnum,
 };
+
+/**
+ * The shopperReference Adyen sees: the app's, prefixed with its API key's name, so two apps' "shopper-42" are two
+ * shoppers at Adyen and one's tokens are never listed for, or chargeable by, the other.
+ */
+function adyenShopperReference(owner: ApiKeyName, shopperReference: string): string {
+  return `${owner}:${shopperReference}`;
+}
 
 /** PaymentProvider on Adyen Checkout v72, through @adyen/api-library. */
 export class AdyenCheckout implements PaymentProvider {
@@ -88,7 +96,7 @@ export class AdyenCheckout implements PaymentProvider {
       countryCode: payment.countryCode,
       shopperLocale: payment.shopperLocale ?? undefined,
       channel: payment.channel ? CHANNEL[payment.channel] : undefined,
-      shopperReference: payment.shopperReference ?? undefined,
+      shopperReference: payment.shopperReference === null ? undefined : adyenShopperReference(payment.owner, payment.shopperReference),
       ...(payment.storePaymentMethod
         ? {
             storePaymentMethod: true,
@@ -115,25 +123,39 @@ export class AdyenCheckout implements PaymentProvider {
       // Adyen's spec requires a returnUrl on every /payments; a ContAuth charge never redirects.
       returnUrl: payment.returnUrl ?? "",
       countryCode: payment.countryCode,
-      shopperReference: payment.shopperReference,
+      shopperReference: adyenShopperReference(payment.owner, payment.shopperReference),
       shopperInteraction: CheckoutTypes.PaymentRequest.ShopperInteractionEnum.ContAuth,
       recurringProcessingModel: RECURRING_MODEL[payment.recurringProcessingModel],
     };
     return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
-  async listStoredPaymentMethods(shopperReference: string): Promise<ProviderStoredPaymentMethod[]> {
+  async listStoredPaymentMethods(owner: ApiKeyName, shopperReference: string): Promise<ProviderStoredPaymentMethod[]> {
+    const atAdyen = adyenShopperReference(owner, shopperReference);
     const response = await this.call(() =>
-      this.checkout.RecurringApi.getTokensForStoredPaymentDetails(shopperReference, this.options.merchantAccount),
+      this.checkout.RecurringApi.getTokensForStoredPaymentDetails(atAdyen, this.options.merchantAccount),
     );
     return (response.storedPaymentMethods ?? []).flatMap((method) =>
-      method.id && method.type ? [{ id: method.id, type: method.type, shopperReference: method.shopperReference ?? shopperReference }] : [],
+      method.id && method.type
+        ? [
+            {
+              id: method.id,
+              type: method.type,
+              shopperReference: (method.shopperReference ?? atAdyen) === atAdyen ? shopperReference : null,
+              firstPspReference: method.firstPspReference ?? null,
+            },
+          ]
+        : [],
     );
   }
 
-  async disableStoredPaymentMethod(id: StoredPaymentMethodId, shopperReference: string): Promise<void> {
+  async disableStoredPaymentMethod(owner: ApiKeyName, id: StoredPaymentMethodId, shopperReference: string): Promise<void> {
     await this.call(() =>
-      this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(id, shopperReference, this.options.merchantAccount),
+      this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(
+        id,
+        adyenShopperReference(owner, shopperReference),
+        this.options.merchantAccount,
+      ),
     );
   }
 

@@ -8,11 +8,13 @@ import {
   StoredPaymentMethodsDocument,
   SubmitPaymentDetailsDocument,
 } from "../generated/graphql.js";
-import { ALPHA_KEY, BETA_KEY, chooseOutcome, eventually, TestGateway } from "../support/gateway.js";
+import { ALPHA_KEY, BETA_KEY, chooseOutcome, eventually, MERCHANT_ACCOUNT, TestGateway } from "../support/gateway.js";
+
+const ADYEN_API_KEY = "simulator-api-key-0123456789";
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await TestGateway.start({ SIMULATOR_WEBHOOK_DELAY_MS: "20" });
+  gw = await TestGateway.start({ SIMULATOR_WEBHOOK_DELAY_MS: "20", ADYEN_API_KEY });
 });
 afterEach(() => gw.simulator.control.reset());
 afterAll(() => gw.close());
@@ -64,6 +66,15 @@ function charge(
   );
 }
 
+/** Adyen's own list for one of its shoppers, asked directly (not through the gateway). */
+async function adyenTokens(adyenShopperReference: string): Promise<string[]> {
+  const query = new URLSearchParams({ shopperReference: adyenShopperReference, merchantAccount: MERCHANT_ACCOUNT });
+  const response = await fetch(`${gw.simulator.url}/v72/storedPaymentMethods?${query}`, { headers: { "x-api-key": ADYEN_API_KEY } });
+  expect(response.status).toBe(200);
+  const body = (await response.json()) as { storedPaymentMethods?: Array<{ id: string }> };
+  return (body.storedPaymentMethods ?? []).map((method) => method.id);
+}
+
 const tokenCharges = () => gw.simulator.control.stats().requestsByPath["/v72/payments"] ?? 0;
 
 describe("creating a token", () => {
@@ -106,6 +117,62 @@ describe("creating a token", () => {
     gw.simulator.control.setFaults({ mode: "5xx", paths: ["/v72/storedPaymentMethods"] });
     expect(await methods("shopper-offline")).toHaveLength(1);
     expect(gw.lines.some((l) => l.includes("answered from the store only"))).toBe(true);
+  });
+});
+
+describe("two apps with the same shopperReference", () => {
+  it("sends Adyen the shopper namespaced by the API key name, and shows the app its own", async () => {
+    const first = await storeMethod("shopper-ns", BETA_KEY);
+    const [method] = await eventually(async () => {
+      const list = await methods("shopper-ns", BETA_KEY);
+      expect(list).toHaveLength(1);
+      return list;
+    });
+    expect(method!.shopperReference).toBe("shopper-ns");
+    const charged = (await charge({ storedPaymentMethodId: method!.id, shopperReference: "shopper-ns" }, BETA_KEY)).data!
+      .chargeStoredPaymentMethod;
+    expect(charged).toMatchObject({ status: "AUTHORISED", shopperReference: "shopper-ns" });
+    const atAdyen = gw.simulator.control.payments();
+    expect(atAdyen.find((p) => p.pspReference === first.pspReference)?.shopperReference).toBe("beta:shopper-ns");
+    expect(atAdyen.find((p) => p.pspReference === charged.pspReference)?.shopperReference).toBe("beta:shopper-ns");
+    expect(await adyenTokens("beta:shopper-ns")).toEqual([method!.id]);
+    expect(await adyenTokens("shopper-ns")).toEqual([]);
+  });
+
+  it("stores and lists for a shopperReference of the longest length an app may use", async () => {
+    const longest = "s".repeat(191);
+    await storeMethod(longest, BETA_KEY);
+    await eventually(async () =>
+      expect(await methods(longest, BETA_KEY)).toEqual([expect.objectContaining({ shopperReference: longest })]),
+    );
+  });
+
+  it("never lets another key record or charge a token whose RECURRING_CONTRACT was lost", async () => {
+    gw.simulator.control.setWebhookBehaviour({ dropEventCodes: ["RECURRING_CONTRACT"] });
+    const alpha = await storeMethod("shared-42", ALPHA_KEY);
+    const beta = await storeMethod("shared-42", BETA_KEY);
+    const tokenOf = (pspReference: string | null | undefined) =>
+      gw.simulator.control.payments().find((p) => p.pspReference === pspReference)?.storedPaymentMethodId;
+    const alphaToken = tokenOf(alpha.pspReference);
+    const betaToken = tokenOf(beta.pspReference);
+    expect(alphaToken).toBeTruthy();
+    expect(betaToken).toBeTruthy();
+
+    expect(await methods("shared-42", BETA_KEY)).toEqual([
+      expect.objectContaining({ id: betaToken, originalPaymentId: beta.id, shopperReference: "shared-42", active: true }),
+    ]);
+    const before = tokenCharges();
+    const stolen = await charge(
+      { storedPaymentMethodId: alphaToken!, shopperReference: "shared-42", amount: { value: 990000, currency: "KRW" } },
+      BETA_KEY,
+    );
+    expect(stolen.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
+    expect(tokenCharges()).toBe(before);
+
+    expect(await methods("shared-42", ALPHA_KEY)).toEqual([
+      expect.objectContaining({ id: alphaToken, originalPaymentId: alpha.id, shopperReference: "shared-42", active: true }),
+    ]);
+    expect(await methods("shared-42", BETA_KEY)).toEqual([expect.objectContaining({ id: betaToken })]);
   });
 });
 
