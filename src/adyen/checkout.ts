@@ -10,6 +10,9 @@ const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
 const CheckoutTypes = adyen.Types.checkout;
 type PaymentRequest = Types.checkout.PaymentRequest;
 
+/** Adyen's errorCode for a token it does not have (any more). */
+const CONTRACT_NOT_FOUND = "800";
+
 const RECURRING_MODEL: Record<RecurringProcessingModel, PaymentRequest["recurringProcessingModel"]> = {
   SUBSCRIPTION: CheckoutTypes.PaymentRequest.RecurringProcessingModelEnum.Subscription,
   UNSCHEDULED_CARD_ON_FILE: CheckoutTypes.PaymentRequest.RecurringProcessingModelEnum.UnscheduledCardOnFile,
@@ -150,13 +153,19 @@ export class AdyenCheckout implements PaymentProvider {
   }
 
   async disableStoredPaymentMethod(owner: ApiKeyName, id: StoredPaymentMethodId, shopperReference: string): Promise<void> {
-    await this.call(() =>
-      this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(
-        id,
-        adyenShopperReference(owner, shopperReference),
-        this.options.merchantAccount,
-      ),
-    );
+    try {
+      await this.call(() =>
+        this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(
+          id,
+          adyenShopperReference(owner, shopperReference),
+          this.options.merchantAccount,
+        ),
+      );
+    } catch (error) {
+      // "Contract not found": an earlier DELETE went through (our write after it failed), so it is disabled at Adyen.
+      if (error instanceof GatewayError && error.details.providerErrorCode === CONTRACT_NOT_FOUND) return;
+      throw error;
+    }
   }
 
   async submitDetails(details: Record<string, string>, idempotencyKey: string): Promise<ProviderPaymentResult> {

@@ -36,6 +36,7 @@ export interface PaymentProvider {
   chargeStoredPaymentMethod(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult>;
   /** The owner's shopper's tokens at Adyen: each key's shoppers are apart there, even with equal shopperReferences. */
   listStoredPaymentMethods(owner: ApiKeyName, shopperReference: string): Promise<ProviderStoredPaymentMethod[]>;
+  /** Resolves also when Adyen no longer has the token: a retry after our write failed must end disabled. */
   disableStoredPaymentMethod(owner: ApiKeyName, id: StoredPaymentMethodId, shopperReference: string): Promise<void>;
 }
 

@@ -228,6 +228,30 @@ describe("charging a token", () => {
 });
 
 describe("disabling a token", () => {
+  it("ends disabled when Adyen already deleted it (our write after Adyen's DELETE had failed)", async () => {
+    await storeMethod("shopper-redelete");
+    const [method] = await eventually(async () => {
+      const list = await methods("shopper-redelete");
+      expect(list).toHaveLength(1);
+      return list;
+    });
+    // The first attempt's DELETE reached Adyen and its write here was lost: Adyen no longer has the token.
+    const query = new URLSearchParams({ shopperReference: "alpha:shopper-redelete", merchantAccount: MERCHANT_ACCOUNT });
+    const deleted = await fetch(`${gw.simulator.url}/v72/storedPaymentMethods/${method!.id}?${query}`, {
+      method: "DELETE",
+      headers: { "x-api-key": ADYEN_API_KEY },
+    });
+    expect(deleted.status).toBe(204);
+
+    const retried = await gw.data(DisableStoredPaymentMethodDocument, {
+      input: { storedPaymentMethodId: method!.id, shopperReference: "shopper-redelete" },
+    });
+    expect(retried.disableStoredPaymentMethod).toEqual({ id: method!.id, active: false });
+    expect(await methods("shopper-redelete")).toEqual([expect.objectContaining({ id: method!.id, active: false })]);
+    const result = await charge({ storedPaymentMethodId: method!.id, shopperReference: "shopper-redelete" });
+    expect(result.errors?.[0]?.extensions).toMatchObject({ code: "INVALID_STATE" });
+  });
+
   it("makes a later charge fail with INVALID_STATE and no Adyen call", async () => {
     await storeMethod("shopper-disable");
     const [method] = await eventually(async () => {
@@ -240,6 +264,7 @@ describe("disabling a token", () => {
     });
     expect(disabled.disableStoredPaymentMethod).toEqual({ id: method!.id, active: false });
     expect(await methods("shopper-disable")).toEqual([expect.objectContaining({ id: method!.id, active: false })]);
+    expect(await adyenTokens("alpha:shopper-disable")).toEqual([]);
 
     const before = tokenCharges();
     const result = await charge({ storedPaymentMethodId: method!.id, shopperReference: "shopper-disable" });
