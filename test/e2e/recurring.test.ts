@@ -8,7 +8,8 @@ import {
   StoredPaymentMethodsDocument,
   SubmitPaymentDetailsDocument,
 } from "../generated/graphql.js";
-import { ALPHA_KEY, BETA_KEY, chooseOutcome, eventually, MERCHANT_ACCOUNT, TestGateway } from "../support/gateway.js";
+import { ALPHA_KEY, BETA_KEY, chooseOutcome, eventually, MERCHANT_ACCOUNT, TestGateway, tableRows } from "../support/gateway.js";
+import { notificationBody, postWebhook, signedItem } from "../support/webhooks.js";
 
 const ADYEN_API_KEY = "simulator-api-key-0123456789";
 
@@ -75,6 +76,40 @@ async function adyenTokens(adyenShopperReference: string): Promise<string[]> {
   return (body.storedPaymentMethods ?? []).map((method) => method.id);
 }
 
+/** A payment started and not paid yet: Adyen has answered with its pspReference. */
+async function startPayment(input: { shopperReference?: string; storePaymentMethod?: boolean }) {
+  const payment = (
+    await gw.data(StartKakaoPayPaymentDocument, {
+      input: { amount: { value: 15000, currency: "KRW" }, reference: `sub-${++counter}`, returnUrl: "myapp://subscribed", ...input },
+    })
+  ).startKakaoPayPayment;
+  expect(payment.pspReference).toBeTruthy();
+  return payment;
+}
+
+/**
+ * Posts a correctly signed RECURRING_CONTRACT for `payment` whose unsigned additionalData names `shopper`, and waits
+ * until the gateway has dealt with it.
+ */
+async function recurringContract(payment: { pspReference?: string | null; reference: string }, token: string, shopper: string) {
+  const item = signedItem({
+    eventCode: "RECURRING_CONTRACT",
+    pspReference: token,
+    originalReference: payment.pspReference!,
+    merchantReference: payment.reference,
+    amount: { value: 15000, currency: "KRW" },
+    additionalData: { "recurring.shopperReference": shopper, shopperReference: shopper, "recurring.recurringDetailReference": token },
+  });
+  expect((await postWebhook(gw.url, notificationBody([item]))).status).toBe(200);
+  await eventually(async () => {
+    const row = tableRows(gw, "notification_inbox").find((r) => r.psp_reference === token);
+    expect(row).toBeDefined();
+    expect(row!.applied_at).not.toBeNull();
+  });
+}
+
+const tokenRow = (id: string) => tableRows(gw, "stored_payment_methods").find((r) => r.id === id);
+
 const tokenCharges = () => gw.simulator.control.stats().requestsByPath["/v72/payments"] ?? 0;
 
 describe("creating a token", () => {
@@ -117,6 +152,27 @@ describe("creating a token", () => {
     gw.simulator.control.setFaults({ mode: "5xx", paths: ["/v72/storedPaymentMethods"] });
     expect(await methods("shopper-offline")).toHaveLength(1);
     expect(gw.lines.some((l) => l.includes("answered from the store only"))).toBe(true);
+  });
+});
+
+describe("RECURRING_CONTRACT", () => {
+  it.each([
+    ["names the payment's own shopper", "TOKEN19NOSTORE01", "shopper-19-plain", "shopper-19-plain"],
+    ["names a shopper the payment has none of", "TOKEN19NOSHOPR01", undefined, "shopper-19-victim"],
+  ])("creates no token for a payment that did not ask to store one, when it %s", async (_, token, shopperReference, named) => {
+    const payment = await startPayment({ shopperReference, storePaymentMethod: false });
+    await recurringContract(payment, token, named);
+    expect(tokenRow(token)).toBeUndefined();
+    expect(await methods(named)).toEqual([]);
+  });
+
+  it("records the token for the storing payment's own shopper, whatever shopper its additionalData names", async () => {
+    const payment = await startPayment({ shopperReference: "shopper-19-own", storePaymentMethod: true });
+    await recurringContract(payment, "TOKEN19OTHERSHP1", "shopper-19-other");
+    expect(await methods("shopper-19-own")).toEqual([
+      expect.objectContaining({ id: "TOKEN19OTHERSHP1", shopperReference: "shopper-19-own", originalPaymentId: payment.id, active: true }),
+    ]);
+    expect(await methods("shopper-19-other")).toEqual([]);
   });
 });
 
