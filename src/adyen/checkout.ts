@@ -1,6 +1,6 @@
 import adyen, { type Types } from "@adyen/api-library";
 import { ErrorCode, GatewayError } from "../payments/errors.js";
-import type { PspReference, StoredPaymentMethodId } from "../payments/ids.js";
+import type { ApiKeyName, PspReference, StoredPaymentMethodId } from "../payments/ids.js";
 import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProcessingModel } from "../payments/payment.js";
 import type { Refund } from "../payments/refund.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
@@ -10,6 +10,9 @@ import { AdyenHttpClient } from "./http-client.js";
 const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
 const CheckoutTypes = adyen.Types.checkout;
 type PaymentRequest = Types.checkout.PaymentRequest;
+
+/** Adyen's errorCode for a token it does not have (any more). */
+const CONTRACT_NOT_FOUND = "800";
 
 const RECURRING_MODEL: Record<RecurringProcessingModel, PaymentRequest["recurringProcessingModel"]> = {
   SUBSCRIPTION: CheckoutTypes.PaymentRequest.RecurringProcessingModelEnum.Subscription,
@@ -31,6 +34,14 @@ const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
   IOS: "iOS" as Types.checkout.PaymentRequest.ChannelEnum,
   WEB: "Web" as Types.checkout.PaymentRequest.ChannelEnum,
 };
+
+/**
+ * The shopperReference Adyen sees: the app's, prefixed with its API key's name, so two apps' "shopper-42" are two
+ * shoppers at Adyen and one's tokens are never listed for, or chargeable by, the other.
+ */
+function adyenShopperReference(owner: ApiKeyName, shopperReference: string): string {
+  return `${owner}:${shopperReference}`;
+}
 
 /** PaymentProvider on Adyen Checkout v72, through @adyen/api-library. */
 export class AdyenCheckout implements PaymentProvider {
@@ -89,7 +100,7 @@ export class AdyenCheckout implements PaymentProvider {
       countryCode: payment.countryCode,
       shopperLocale: payment.shopperLocale ?? undefined,
       channel: payment.channel ? CHANNEL[payment.channel] : undefined,
-      shopperReference: payment.shopperReference ?? undefined,
+      shopperReference: payment.shopperReference === null ? undefined : adyenShopperReference(payment.owner, payment.shopperReference),
       ...(payment.storePaymentMethod
         ? {
             storePaymentMethod: true,
@@ -116,26 +127,46 @@ export class AdyenCheckout implements PaymentProvider {
       // Adyen's spec requires a returnUrl on every /payments; a ContAuth charge never redirects.
       returnUrl: payment.returnUrl ?? "",
       countryCode: payment.countryCode,
-      shopperReference: payment.shopperReference,
+      shopperReference: adyenShopperReference(payment.owner, payment.shopperReference),
       shopperInteraction: CheckoutTypes.PaymentRequest.ShopperInteractionEnum.ContAuth,
       recurringProcessingModel: RECURRING_MODEL[payment.recurringProcessingModel],
     };
     return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
-  async listStoredPaymentMethods(shopperReference: string): Promise<ProviderStoredPaymentMethod[]> {
+  async listStoredPaymentMethods(owner: ApiKeyName, shopperReference: string): Promise<ProviderStoredPaymentMethod[]> {
+    const atAdyen = adyenShopperReference(owner, shopperReference);
     const response = await this.call(() =>
-      this.checkout.RecurringApi.getTokensForStoredPaymentDetails(shopperReference, this.options.merchantAccount),
+      this.checkout.RecurringApi.getTokensForStoredPaymentDetails(atAdyen, this.options.merchantAccount),
     );
     return (response.storedPaymentMethods ?? []).flatMap((method) =>
-      method.id && method.type ? [{ id: method.id, type: method.type, shopperReference: method.shopperReference ?? shopperReference }] : [],
+      method.id && method.type
+        ? [
+            {
+              id: method.id,
+              type: method.type,
+              shopperReference: (method.shopperReference ?? atAdyen) === atAdyen ? shopperReference : null,
+              firstPspReference: method.firstPspReference ?? null,
+            },
+          ]
+        : [],
     );
   }
 
-  async disableStoredPaymentMethod(id: StoredPaymentMethodId, shopperReference: string): Promise<void> {
-    await this.call(() =>
-      this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(id, shopperReference, this.options.merchantAccount),
-    );
+  async disableStoredPaymentMethod(owner: ApiKeyName, id: StoredPaymentMethodId, shopperReference: string): Promise<void> {
+    try {
+      await this.call(() =>
+        this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(
+          id,
+          adyenShopperReference(owner, shopperReference),
+          this.options.merchantAccount,
+        ),
+      );
+    } catch (error) {
+      // "Contract not found": an earlier DELETE went through (our write after it failed), so it is disabled at Adyen.
+      if (error instanceof GatewayError && error.details.providerErrorCode === CONTRACT_NOT_FOUND) return;
+      throw error;
+    }
   }
 
   async refundPayment(payment: Payment, refund: Refund, idempotencyKey: string): Promise<{ pspReference: PspReference }> {

@@ -105,7 +105,7 @@ export class StartKakaoPayPaymentInput {
   @Field(() => String, { nullable: true, description: 'Default "KR".' }) countryCode?: string | null;
   @Field(() => String, { nullable: true }) shopperLocale?: string | null;
   @Field(() => Channel, { nullable: true }) channel?: Channel | null;
-  @Field(() => String, { nullable: true, description: "Required when storePaymentMethod is true; 3–256 characters." })
+  @Field(() => String, { nullable: true, description: "Required when storePaymentMethod is true; 3–191 characters." })
   shopperReference?: string | null;
   @Field(() => Boolean, { nullable: true, description: "Default false." }) storePaymentMethod?: boolean | null;
   @Field(() => String, { nullable: true, description: "Same key + same input = same payment, no second Adyen call." })

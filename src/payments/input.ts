@@ -38,8 +38,12 @@ export function checkReference(reference: string, field = "reference"): string {
   return checkText(reference, field, 1, 80);
 }
 
+/**
+ * Adyen takes 3–256 characters and is sent "<API key name>:<shopperReference>" (names up to 64 characters), so an
+ * app's own reference may have 3–191.
+ */
 export function checkShopperReference(shopperReference: string, field = "shopperReference"): string {
-  return checkText(shopperReference, field, 3, 256);
+  return checkText(shopperReference, field, 3, 191);
 }
 
 export function checkCountryCode(countryCode: string, field = "countryCode"): string {

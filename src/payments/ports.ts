@@ -35,8 +35,10 @@ export interface PaymentProvider {
   submitDetails(details: Record<string, string>, idempotencyKey: string): Promise<ProviderPaymentResult>;
   /** /payments for a stored token: shopperInteraction ContAuth, no shopper present. */
   chargeStoredPaymentMethod(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult>;
-  listStoredPaymentMethods(shopperReference: string): Promise<ProviderStoredPaymentMethod[]>;
-  disableStoredPaymentMethod(id: StoredPaymentMethodId, shopperReference: string): Promise<void>;
+  /** The owner's shopper's tokens at Adyen: each key's shoppers are apart there, even with equal shopperReferences. */
+  listStoredPaymentMethods(owner: ApiKeyName, shopperReference: string): Promise<ProviderStoredPaymentMethod[]>;
+  /** Resolves also when Adyen no longer has the token: a retry after our write failed must end disabled. */
+  disableStoredPaymentMethod(owner: ApiKeyName, id: StoredPaymentMethodId, shopperReference: string): Promise<void>;
   /** POST /payments/{pspReference}/refunds; Adyen's REFUND webhook decides the outcome. */
   refundPayment(payment: Payment, refund: Refund, idempotencyKey: string): Promise<{ pspReference: PspReference }>;
 }
@@ -103,8 +105,8 @@ export interface PaymentStore {
    * whose pspReference we do not know yet. Null when there is none, or more than one.
    */
   findPaymentFor(target: NotificationTarget): Promise<Payment | null>;
-  /** Payments that asked Adyen to store a method for this shopper, newest first. */
-  findStoringPayments(shopperReference: string): Promise<Payment[]>;
+  /** The owner's payment with this pspReference; null when there is none or it is another key's. */
+  findOwnPaymentByPspReference(owner: ApiKeyName, pspReference: string): Promise<Payment | null>;
   /** The recorded changes after `afterVersion`, oldest first. */
   listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]>;
   /** Resolves when the database answers. */

@@ -124,6 +124,8 @@ export class PaymentWebhooks {
   /**
    * RECURRING_CONTRACT: `pspReference` is the new token, `originalReference` the payment that created it. The token
    * belongs to that payment's API key; it may arrive before or after the payment's AUTHORISATION.
+   * docs/contract.md: a token only for a payment that asked to store the method, for that payment's shopperReference;
+   * the shopper in additionalData is not covered by the HMAC, so it is never read.
    */
   private async applyRecurringContract(item: StoredNotification): Promise<void> {
     if (!item.success) return this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
@@ -133,17 +135,15 @@ export class PaymentWebhooks {
       amount: item.amount,
     });
     if (!payment) return;
-    const shopperReference =
-      item.additionalData["recurring.shopperReference"] ?? item.additionalData["shopperReference"] ?? payment.shopperReference;
-    if (!shopperReference || (payment.shopperReference !== null && payment.shopperReference !== shopperReference)) {
-      this.deps.log(`RECURRING_CONTRACT ${item.id} names another shopper than payment ${payment.id}: token not recorded`);
+    if (!payment.storePaymentMethod || payment.shopperReference === null) {
+      this.deps.log(`RECURRING_CONTRACT ${item.id} for payment ${payment.id}, which did not ask to store a method: token not recorded`);
       return this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
     }
     await this.deps.tokens.recordToken(
       {
         id: item.pspReference as StoredPaymentMethodId,
         owner: payment.owner,
-        shopperReference,
+        shopperReference: payment.shopperReference,
         type: KAKAOPAY,
         originalPaymentId: payment.id,
       },

@@ -152,6 +152,7 @@ const CORPUS: Array<[string, () => Promise<Outcome>, string | number]> = [
   ["script as locale", () => start({ shopperLocale: "<script>alert(1)</script>" }), bad],
   ["unknown channel", () => start({ channel: "DESKTOP" }), bad],
   ["2-character shopperReference", () => start({ shopperReference: "ab", storePaymentMethod: true }), bad],
+  ["192-character shopperReference", () => start({ shopperReference: long(192), storePaymentMethod: true }), bad],
   ["store without shopper", () => start({ storePaymentMethod: true }), bad],
   ["storePaymentMethod as a string", () => start({ storePaymentMethod: "true" }), bad],
   ["200-character idempotencyKey", () => start({ idempotencyKey: long(200) }), bad],

@@ -102,7 +102,7 @@ export type StartKakaoPayPaymentInput = {
   /** At most 1024 characters; an origin or app scheme (myapp://) from RETURN_URL_ALLOWLIST. */
   returnUrl: string;
   shopperLocale?: string | null | undefined;
-  /** Required when storePaymentMethod is true; 3–256 characters. */
+  /** Required when storePaymentMethod is true; 3–191 characters. */
   shopperReference?: string | null | undefined;
   /** Default false. */
   storePaymentMethod?: boolean | null | undefined;

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "../../payments/ids.js";
 import type { RefundStatus } from "../../payments/refund.js";
 import type { Channel, Payment, PaymentEvent, RecurringProcessingModel, VisiblePayment } from "../../payments/payment.js";
@@ -154,8 +154,9 @@ export class SqlitePaymentStore implements PaymentStore {
     return candidates.length === 1 ? toPayment(candidates[0]!) : null;
   }
 
-  async findStoringPayments(shopperReference: string): Promise<Payment[]> {
-    return this.q.storingPayments.all({ shopperReference }).map(toPayment);
+  async findOwnPaymentByPspReference(owner: ApiKeyName, pspReference: string): Promise<Payment | null> {
+    const row = this.q.ownPaymentByPsp.get({ owner, pspReference });
+    return row ? toPayment(row) : null;
   }
 
   async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
@@ -204,11 +205,10 @@ function prepareQueries(db: SqliteDatabase) {
       )
       .limit(2)
       .prepare(),
-    storingPayments: db
+    ownPaymentByPsp: db
       .select()
       .from(payments)
-      .where(and(eq(payments.shopperReference, p("shopperReference")), eq(payments.storePaymentMethod, true)))
-      .orderBy(desc(payments.createdAt))
+      .where(and(eq(payments.pspReference, p("pspReference")), eq(payments.owner, p("owner"))))
       .prepare(),
     insertPayment: db
       .insert(payments)
