@@ -44,6 +44,10 @@ export interface Payment {
   /** Set for a charge of a stored token: such a payment never asks for details. */
   storedPaymentMethodId: StoredPaymentMethodId | null;
   recurringProcessingModel: RecurringProcessingModel | null;
+  /** An AUTHORISATION success=true was applied: no later webhook un-authorises the payment. */
+  authorisedByWebhook: boolean;
+  /** When Adyen answered the shopper's details: they are sent once. */
+  detailsSubmittedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }

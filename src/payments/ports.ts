@@ -3,6 +3,7 @@ import type { Refund, RefundSignal } from "./refund.js";
 import type { Amount, Channel, Payment, PaymentEvent, PaymentStatusChange } from "./payment.js";
 import type { Notification, NotificationOutcome, StoredNotification } from "./notification.js";
 import type { ProviderStoredPaymentMethod, StoredPaymentMethod } from "./stored-payment-method.js";
+import type { WebhookAnomaly } from "./telemetry.js";
 import type { PaymentSignal } from "./transitions.js";
 
 /** A payment method an app can show. */
@@ -46,7 +47,16 @@ export interface PaymentProvider {
 /** The fields of a payment fixed when it is created. */
 export type NewPayment = Omit<
   Payment,
-  "status" | "version" | "resultCode" | "refusalReason" | "pspReference" | "action" | "createdAt" | "updatedAt"
+  | "status"
+  | "version"
+  | "resultCode"
+  | "refusalReason"
+  | "pspReference"
+  | "action"
+  | "authorisedByWebhook"
+  | "detailsSubmittedAt"
+  | "createdAt"
+  | "updatedAt"
 >;
 
 /** A client's idempotency key for one operation, with a hash of the input it came with. */
@@ -77,8 +87,10 @@ export interface NotificationTarget {
 
 export interface RecordedSignal {
   payment: Payment;
-  /** Null when the rules decided "no change". */
+  /** Null when the status did not change. */
   change: PaymentStatusChange | null;
+  /** A contradiction the rules found, for the caller to log as an error and count. */
+  anomaly: WebhookAnomaly | null;
 }
 
 /** Durable payment storage. Every method is atomic; async so that PostgreSQL fits behind it. */

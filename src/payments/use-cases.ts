@@ -36,7 +36,6 @@ import type {
   StatusSubscription,
   StoredPaymentMethodStore,
 } from "./ports.js";
-import { isFinal } from "./status.js";
 import { EventSource } from "./status.js";
 
 /** Everything the use cases need, passed in once by the composition root. */
@@ -175,8 +174,8 @@ export class Payments {
   }
 
   /**
-   * Sends the details the app got back from the redirect. A final payment is returned as it is (the webhook often
-   * wins the race); identical concurrent submissions make one Adyen call.
+   * Sends the details the app got back from the redirect to Adyen once per payment, whatever the webhooks did meanwhile
+   * (docs/contract.md, Status rules); a repeat returns the payment as it is. Identical concurrent submissions make one call.
    */
   async submitPaymentDetails(
     owner: ApiKeyName,
@@ -196,7 +195,8 @@ export class Payments {
       if (state === "conflict") throw idempotencyConflict();
       if (state === "completed") return payment;
     }
-    if (isFinal(payment.status)) return payment;
+    // Sent once: also after a webhook settled the payment (its answer may refine the status), never again after.
+    if (payment.detailsSubmittedAt !== null) return payment;
     // Adyen takes at most 64 characters: our 26-character id and 96 bits of the details' hash.
     const key = `${payment.id}:details:${detailsHash}`;
     const result = await this.once(key, async () => {

@@ -1,10 +1,10 @@
 import { newRefundId, type PspReference, type StoredPaymentMethodId } from "./ids.js";
 import { type Notification, NotificationOutcome, type StoredNotification } from "./notification.js";
-import { KAKAOPAY } from "./payment.js";
+import { KAKAOPAY, type Payment } from "./payment.js";
 import type { NotificationInbox, PaymentStore, RefundStore, StatusEvents, StoredPaymentMethodStore } from "./ports.js";
 import { isRefundEventCode, type RefundEventCode } from "./refund.js";
 import { EventSource } from "./status.js";
-import type { PaymentTelemetry } from "./telemetry.js";
+import { type PaymentTelemetry, WebhookAnomaly } from "./telemetry.js";
 import type { PaymentSignal } from "./transitions.js";
 
 export interface WebhookDeps {
@@ -81,6 +81,18 @@ export class PaymentWebhooks {
       { notificationId: item.id },
     );
     if (recorded.change) this.deps.events.publish(recorded.change);
+    if (recorded.anomaly) this.reportAnomaly(recorded.anomaly, item, payment);
+  }
+
+  /** A contradiction between Adyen's item and what we know: stored, logged as an error and counted for operators. */
+  private reportAnomaly(anomaly: WebhookAnomaly, item: StoredNotification, payment: Payment): void {
+    this.deps.telemetry.webhookAnomaly(anomaly);
+    const amount = (a: { value: number; currency: string } | null) => (a ? `${a.value} ${a.currency}` : "no amount");
+    const detail =
+      anomaly === WebhookAnomaly.AMOUNT_MISMATCH
+        ? `is for ${amount(item.amount)}, the payment for ${amount(payment.amount)}: not applied`
+        : `success=false after the payment was AUTHORISED${payment.authorisedByWebhook ? " by AUTHORISATION success=true: it stays AUTHORISED" : ": it is REFUSED"}`;
+    this.deps.log(`error: webhook ${item.id} ${item.eventCode} psp=${item.pspReference} payment ${payment.id} (${anomaly}) ${detail}`);
   }
 
   /**
@@ -155,7 +167,7 @@ export class PaymentWebhooks {
 function signalOf(item: StoredNotification): PaymentSignal | null {
   switch (item.eventCode) {
     case "AUTHORISATION":
-      return { source: EventSource.WEBHOOK, eventCode: "AUTHORISATION", success: item.success, reason: item.reason };
+      return { source: EventSource.WEBHOOK, eventCode: "AUTHORISATION", success: item.success, reason: item.reason, amount: item.amount };
     case "OFFER_CLOSED":
       return item.success ? { source: EventSource.WEBHOOK, eventCode: "OFFER_CLOSED" } : null;
     default:

@@ -104,39 +104,52 @@ export class SqlitePaymentStore implements PaymentStore {
       const now = new Date();
       // Claim the inbox item in this transaction: whoever claims it applies it, once.
       if (settles && this.q.claimNotification.run({ id: settles.notificationId, now }).changes === 0) {
-        return { payment: before, change: null };
+        return { payment: before, change: null, anomaly: null };
       }
-      const transition = decideTransition(before, signal);
+      const decision = decideTransition({ ...before, detailsSubmitted: before.detailsSubmittedAt !== null }, signal);
+      const statusChanged = decision.status !== before.status;
+      const detailsAnswered = decision.detailsSubmitted && before.detailsSubmittedAt === null;
       const pspReference = before.pspReference ?? facts.pspReference ?? null;
-      const action = transition && facts.action !== undefined ? facts.action : before.action;
-      if (!transition && pspReference === before.pspReference && action === before.action) return { payment: before, change: null };
-      const version = transition ? before.version + 1 : before.version;
+      // Adyen's action belongs to the answer that moved the payment (e.g. details clear the redirect).
+      const action = (statusChanged || detailsAnswered) && facts.action !== undefined ? facts.action : before.action;
+      const unchanged =
+        !statusChanged &&
+        !detailsAnswered &&
+        decision.refusalReason === before.refusalReason &&
+        decision.resultCode === before.resultCode &&
+        decision.authorisedByWebhook === before.authorisedByWebhook &&
+        pspReference === before.pspReference &&
+        action === before.action;
+      if (unchanged) return { payment: before, change: null, anomaly: decision.anomaly };
+      const version = statusChanged ? before.version + 1 : before.version;
       const updated = this.q.updatePayment.get({
         id,
         expectedVersion: before.version,
         pspReference,
         action,
-        status: transition?.status ?? before.status,
-        refusalReason: transition ? transition.refusalReason : before.refusalReason,
-        resultCode: transition?.resultCode ?? before.resultCode,
+        status: decision.status,
+        refusalReason: decision.refusalReason,
+        resultCode: decision.resultCode,
+        authorisedByWebhook: decision.authorisedByWebhook,
+        detailsSubmittedAt: detailsAnswered ? now.getTime() : null,
         version,
         now,
       });
       if (!updated) throw new Error(`payment ${id} changed under its own transaction`);
       const payment = toPayment(updated);
-      if (!transition) return { payment, change: null };
+      if (!statusChanged || decision.status === null) return { payment, change: null, anomaly: decision.anomaly };
       const event = this.q.insertEvent.get({
         paymentId: id,
         version,
-        status: transition.status,
+        status: decision.status,
         previousStatus: before.status,
         source: signal.source,
         eventCode: signal.source === "WEBHOOK" ? signal.eventCode : null,
-        resultCode: transition.resultCode,
+        resultCode: signal.source === "WEBHOOK" ? null : signal.resultCode,
         now,
       })!;
       if (settles) this.q.markNotificationApplied.run({ id: settles.notificationId });
-      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(event) } };
+      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(event) }, anomaly: decision.anomaly };
     });
   }
 
@@ -240,6 +253,9 @@ function prepareQueries(db: SqliteDatabase) {
         status: setPlaceholder("status"),
         refusalReason: setPlaceholder("refusalReason"),
         resultCode: setPlaceholder("resultCode"),
+        authorisedByWebhook: setPlaceholder("authorisedByWebhook"),
+        // Set once, never cleared; a raw placeholder, as drizzle's timestamp encoder rejects null.
+        detailsSubmittedAt: sql`coalesce(${payments.detailsSubmittedAt}, ${p("detailsSubmittedAt")})`,
         version: setPlaceholder("version"),
         updatedAt: setPlaceholder("now"),
       })
@@ -322,6 +338,8 @@ export function toPayment(row: PaymentRow): Payment {
     storePaymentMethod: row.storePaymentMethod,
     storedPaymentMethodId: row.storedPaymentMethodId as StoredPaymentMethodId | null,
     recurringProcessingModel: row.recurringProcessingModel as RecurringProcessingModel | null,
+    authorisedByWebhook: row.authorisedByWebhook,
+    detailsSubmittedAt: row.detailsSubmittedAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

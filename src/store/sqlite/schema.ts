@@ -24,6 +24,8 @@ export const payments = sqliteTable(
     storePaymentMethod: integer("store_payment_method", { mode: "boolean" }).notNull(),
     storedPaymentMethodId: text("stored_payment_method_id"),
     recurringProcessingModel: text("recurring_processing_model"),
+    authorisedByWebhook: integer("authorised_by_webhook", { mode: "boolean" }).notNull().default(false),
+    detailsSubmittedAt: integer("details_submitted_at", { mode: "timestamp_ms" }),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
   },
