@@ -18,7 +18,7 @@ import { serveSubscriptions } from "./http/websocket.js";
 import { ReturnUrlPolicy } from "./payments/input.js";
 import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Payments } from "./payments/use-cases.js";
-import { PaymentWebhooks } from "./payments/webhooks.js";
+import { PaymentWebhooks, type WebhookSweepOptions } from "./payments/webhooks.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
@@ -44,8 +44,17 @@ export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
   }
 }`;
 
+/** Settings with defaults that tests shorten; not read from the environment. */
+export interface GatewayTuning {
+  webhookSweep?: Partial<WebhookSweepOptions>;
+}
+
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
-export async function startGateway(config: Config, log: (line: string) => void = console.log): Promise<Gateway> {
+export async function startGateway(
+  config: Config,
+  log: (line: string) => void = console.log,
+  tuning: GatewayTuning = {},
+): Promise<Gateway> {
   // Bind first: the simulator must know where to send webhooks, and nobody knows this port until we return.
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -87,6 +96,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     merchantAccount: config.adyen.merchantAccount,
     telemetry: metrics,
     log,
+    sweep: tuning.webhookSweep,
   });
   const provider = new AdyenCheckout({
     environment: config.adyen.environment,
@@ -166,8 +176,8 @@ export async function startGateway(config: Config, log: (line: string) => void =
     storedPaymentMethods,
     authenticate: (authorization) => authenticator.authenticate(authorization),
   });
-  // Items acknowledged before a crash but not applied: apply them now.
-  await webhooks.applyUnapplied();
+  // Items acknowledged before a crash but not applied are applied now, then the sweep retries what still fails.
+  await webhooks.startSweeping();
 
   return {
     url,
@@ -183,6 +193,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
       await subscriptions.close();
       await drained;
       clearInterval(reaper);
+      await webhooks.stop();
       await webhooks.idle();
       await simulator?.close();
       await apollo.stop();

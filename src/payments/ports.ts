@@ -129,8 +129,18 @@ export interface NotificationInbox {
    * pspReference, eventCode, success and originalReference) comes back with `duplicate: true`.
    */
   save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>>;
-  /** Items not applied yet, oldest first; optionally only those about one pspReference (or naming it as original). */
-  unapplied(pspReference?: string): Promise<StoredNotification[]>;
+  /** Items not applied yet about one pspReference (or naming it as original), oldest first. */
+  unapplied(pspReference: string): Promise<StoredNotification[]>;
+  /**
+   * One page of the items not applied yet whose backoff has passed at `now`, with an id above `afterId`, oldest
+   * first; at most `limit`.
+   */
+  due(now: Date, afterId: number, limit: number): Promise<StoredNotification[]>;
+  /**
+   * Counts an attempt at each item and defers its next one to `now` + backoffMs doubled per earlier attempt, at
+   * most maxBackoffMs. Items applied meanwhile are left alone.
+   */
+  defer(ids: readonly number[], now: Date, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void>;
   /** Marks an item as done without a payment change. */
   settle(id: number, outcome: NotificationOutcome): Promise<void>;
 }

@@ -86,12 +86,17 @@ export const notificationInbox = sqliteTable(
     receivedAt: integer("received_at", { mode: "timestamp_ms" }).notNull(),
     appliedAt: integer("applied_at", { mode: "timestamp_ms" }),
     outcome: text("outcome"),
+    /** Sweeps that took the item; the next may not before `nextAttemptAt` (backoff shared by every instance). */
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
   },
   (t) => [
     uniqueIndex("notification_inbox_identity").on(t.pspReference, t.eventCode, t.success, t.originalReference),
     index("notification_inbox_unapplied").on(t.pspReference).where(sql`${t.appliedAt} IS NULL`),
     // RECURRING_CONTRACT waits for the payment it names as originalReference.
     index("notification_inbox_unapplied_original").on(t.originalReference).where(sql`${t.appliedAt} IS NULL`),
+    // The sweep pages through unapplied items by id without reading the applied ones.
+    index("notification_inbox_pending").on(t.id).where(sql`${t.appliedAt} IS NULL`),
   ],
 );
 

@@ -1,0 +1,3 @@
+ALTER TABLE `notification_inbox` ADD `attempts` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE `notification_inbox` ADD `next_attempt_at` integer;--> statement-breakpoint
+CREATE INDEX `notification_inbox_pending` ON `notification_inbox` (`id`) WHERE "notification_inbox"."applied_at" IS NULL;
