@@ -47,6 +47,8 @@ export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
 /** Settings with defaults that tests shorten; not read from the environment. */
 export interface GatewayTuning {
   webhookSweep?: Partial<WebhookSweepOptions>;
+  /** PAYMENT_SESSION_LIFETIME_MS by default. */
+  sessionLifetimeMs?: number;
 }
 
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
@@ -85,7 +87,7 @@ export async function startGateway(
     });
   }
 
-  const stores = openStores(config.databaseUrl);
+  const stores = openStores(config.databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs });
   const feed = new InProcessStatusFeed();
   const metrics = new GatewayMetrics();
   const webhooks = new PaymentWebhooks({

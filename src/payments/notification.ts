@@ -30,5 +30,7 @@ export const NotificationOutcome = {
   UNHANDLED_EVENT: "unhandled_event",
   /** No payment matched it within the sweep's unmatchedAfterMs. */
   UNMATCHED: "unmatched",
+  /** Found by merchant reference, but the payment has another pspReference. */
+  PSP_REFERENCE_MISMATCH: "psp_reference_mismatch",
 } as const;
 export type NotificationOutcome = (typeof NotificationOutcome)[keyof typeof NotificationOutcome];

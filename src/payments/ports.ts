@@ -94,10 +94,16 @@ export interface PaymentStore {
    */
   recordSignal(id: PaymentId, signal: PaymentSignal, facts: ProviderFacts, settles?: { notificationId: number }): Promise<RecordedSignal>;
   /**
-   * The payment a webhook is about: by pspReference, else the single payment with that reference and amount
-   * whose pspReference we do not know yet. Null when there is none, or more than one.
+   * The payment a webhook is about: by pspReference, else the single payment with that reference (and amount, when
+   * the target has one) whose pspReference we do not know yet, created within the session lifetime and not
+   * expired. Null when there is none, or more than one.
    */
   findPaymentFor(target: NotificationTarget): Promise<Payment | null>;
+  /**
+   * Marks as expired the rows whose /payments call failed for good (status null, version 0, no pspReference) and
+   * that are older than the session lifetime; returns their ids. They stay invisible.
+   */
+  expireOrphans(): Promise<PaymentId[]>;
   /** Payments that asked Adyen to store a method for this shopper, newest first. */
   findStoringPayments(shopperReference: string): Promise<Payment[]>;
   /** The recorded changes after `afterVersion`, oldest first. */

@@ -77,6 +77,9 @@ export class PaymentWebhooks {
    * that no other sweep, here or in another instance, takes it meanwhile) and applied.
    */
   async sweep(): Promise<void> {
+    for (const id of await this.deps.store.expireOrphans()) {
+      this.deps.log(`payment ${id}: its /payments call never succeeded within the session lifetime; expired`);
+    }
     const now = new Date();
     let afterId = 0;
     for (;;) {
@@ -152,6 +155,14 @@ export class PaymentWebhooks {
       { notificationId: item.id },
     );
     if (recorded.change) this.deps.events.publish(recorded.change);
+    // Found by merchant reference, but Adyen's answer gave the payment another pspReference meanwhile.
+    else if (recorded.payment.pspReference !== null && recorded.payment.pspReference !== item.pspReference) {
+      this.deps.log(
+        `webhook ${item.id} (${item.eventCode}) has pspReference ${item.pspReference} but payment ${payment.id} has ${recorded.payment.pspReference}: not applied`,
+      );
+      this.deps.telemetry.webhookAnomaly(WebhookAnomaly.PSP_REFERENCE_MISMATCH);
+      await this.deps.inbox.settle(item.id, NotificationOutcome.PSP_REFERENCE_MISMATCH);
+    }
   }
 
   /**

@@ -26,11 +26,16 @@ export const payments = sqliteTable(
     recurringProcessingModel: text("recurring_processing_model"),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+    /**
+     * Set on a row whose /payments call failed for good (status null, no pspReference) once it is older than
+     * PAYMENT_SESSION_LIFETIME_MS: it stays invisible, and no webhook is matched to it by reference.
+     */
+    expiredAt: integer("expired_at", { mode: "timestamp_ms" }),
   },
   (t) => [
     uniqueIndex("payments_psp_reference").on(t.pspReference),
     // Webhooks that beat Adyen's /payments answer are matched on the merchant's reference.
-    index("payments_awaiting_psp").on(t.reference).where(sql`${t.pspReference} IS NULL`),
+    index("payments_awaiting_psp").on(t.reference).where(sql`${t.pspReference} IS NULL AND ${t.expiredAt} IS NULL`),
   ],
 );
 
