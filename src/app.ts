@@ -19,7 +19,7 @@ import { ReturnUrlPolicy } from "./payments/input.js";
 import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Refunds } from "./payments/refunds.js";
 import { Payments } from "./payments/use-cases.js";
-import { PaymentWebhooks } from "./payments/webhooks.js";
+import { PaymentWebhooks, type WebhookSweepOptions } from "./payments/webhooks.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
@@ -69,8 +69,19 @@ function every(intervalMs: number, task: () => Promise<void>, log: (line: string
   };
 }
 
+/** Settings with defaults that tests shorten; not read from the environment. */
+export interface GatewayTuning {
+  webhookSweep?: Partial<WebhookSweepOptions>;
+  /** PAYMENT_SESSION_LIFETIME_MS by default. */
+  sessionLifetimeMs?: number;
+}
+
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
-export async function startGateway(config: Config, log: (line: string) => void = console.log): Promise<Gateway> {
+export async function startGateway(
+  config: Config,
+  log: (line: string) => void = console.log,
+  tuning: GatewayTuning = {},
+): Promise<Gateway> {
   // Bind first: the simulator must know where to send webhooks, and nobody knows this port until we return.
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -101,7 +112,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     });
   }
 
-  const stores = openStores(config.databaseUrl);
+  const stores = openStores(config.databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs });
   const feed = new InProcessStatusFeed();
   const metrics = new GatewayMetrics();
   const webhooks = new PaymentWebhooks({
@@ -113,6 +124,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     merchantAccount: config.adyen.merchantAccount,
     telemetry: metrics,
     log,
+    sweep: tuning.webhookSweep,
   });
   const provider = new AdyenCheckout({
     environment: config.adyen.environment,
@@ -205,8 +217,8 @@ export async function startGateway(config: Config, log: (line: string) => void =
     refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
   });
-  // Items acknowledged before a crash but not applied: apply them now.
-  await webhooks.applyUnapplied();
+  // Items acknowledged before a crash but not applied are applied now, then the sweep retries what still fails.
+  await webhooks.startSweeping();
 
   return {
     url,
@@ -223,6 +235,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
       await drained;
       await resender.stop();
       clearInterval(reaper);
+      await webhooks.stop();
       await webhooks.idle();
       await simulator?.close();
       await apollo.stop();

@@ -55,6 +55,13 @@ export interface Payment {
 /** A payment apps may see: Adyen has answered at least once. */
 export type VisiblePayment = Payment & { status: PaymentStatus };
 
+/**
+ * How long a KakaoPay payment session at Adyen lasts (at most 1 hour by default; the simulator's offer,
+ * SIMULATOR_OFFER_TTL_SECONDS, 15 minutes). A webhook matched by merchant reference is about a payment created
+ * within it; a row whose /payments call failed for good is expired after it.
+ */
+export const PAYMENT_SESSION_LIFETIME_MS = 60 * 60_000;
+
 export function isVisible(payment: Payment): payment is VisiblePayment {
   return payment.status !== null;
 }

@@ -113,12 +113,18 @@ export interface PaymentStore {
    */
   recordSignal(id: PaymentId, signal: PaymentSignal, facts: ProviderFacts, settles?: { notificationId: number }): Promise<RecordedSignal>;
   /**
-   * The payment a webhook is about: by pspReference, else the single payment with that reference and amount
-   * whose pspReference we do not know yet. Null when there is none, or more than one.
+   * The payment a webhook is about: by pspReference, else the single payment with that reference (and amount, when
+   * the target has one) whose pspReference we do not know yet, created within the session lifetime and not
+   * expired. Null when there is none, or more than one.
    */
   findPaymentFor(target: NotificationTarget): Promise<Payment | null>;
   /** The owner's payment with this pspReference; null when there is none or it is another key's. */
   findOwnPaymentByPspReference(owner: ApiKeyName, pspReference: string): Promise<Payment | null>;
+  /**
+   * Marks as expired the rows whose /payments call failed for good (status null, version 0, no pspReference) and
+   * that are older than the session lifetime; returns their ids. They stay invisible.
+   */
+  expireOrphans(): Promise<PaymentId[]>;
   /** The recorded changes after `afterVersion`, oldest first. */
   listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]>;
   /** Resolves when the database answers. */
@@ -197,8 +203,18 @@ export interface NotificationInbox {
    * pspReference, eventCode, success and originalReference) comes back with `duplicate: true`.
    */
   save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>>;
-  /** Items not applied yet, oldest first; optionally only those about one pspReference (or naming it as original). */
-  unapplied(pspReference?: string): Promise<StoredNotification[]>;
+  /** Items not applied yet about one pspReference (or naming it as original), oldest first. */
+  unapplied(pspReference: string): Promise<StoredNotification[]>;
+  /**
+   * One page of the items not applied yet whose backoff has passed at `now`, with an id above `afterId`, oldest
+   * first; at most `limit`.
+   */
+  due(now: Date, afterId: number, limit: number): Promise<StoredNotification[]>;
+  /**
+   * Counts an attempt at each item and defers its next one to `now` + backoffMs doubled per earlier attempt, at
+   * most maxBackoffMs. Items applied meanwhile are left alone.
+   */
+  defer(ids: readonly number[], now: Date, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void>;
   /** Marks an item as done without a payment change. */
   settle(id: number, outcome: NotificationOutcome): Promise<void>;
 }

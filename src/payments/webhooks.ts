@@ -18,14 +18,44 @@ export interface WebhookDeps {
   /** Counts the anomalies an operator must look at. */
   telemetry: PaymentTelemetry;
   log: (line: string) => void;
+  /** Overrides of DEFAULT_SWEEP (tests make them small). */
+  sweep?: Partial<WebhookSweepOptions>;
 }
+
+/** How the inbox sweep retries items that are not applied yet (README, "Webhooks"). */
+export interface WebhookSweepOptions {
+  /** Pause between two sweeps. */
+  intervalMs: number;
+  /** Items read from the inbox at a time. */
+  batchSize: number;
+  /** Wait after an item's first unsuccessful sweep; it doubles with every further one... */
+  backoffMs: number;
+  /** ...up to this. */
+  maxBackoffMs: number;
+  /** An item about a payment we do not know is settled as unmatched once it is this old. */
+  unmatchedAfterMs: number;
+}
+
+export const DEFAULT_SWEEP: WebhookSweepOptions = {
+  intervalMs: 5_000,
+  batchSize: 100,
+  backoffMs: 1_000,
+  maxBackoffMs: 5 * 60_000,
+  unmatchedAfterMs: 24 * 60 * 60_000,
+};
 
 /** Adyen's webhooks: stored before they are acknowledged, then applied once through the status rules. */
 export class PaymentWebhooks {
   /** Serialises applying per pspReference, so one payment's items apply in the order they were stored. */
   private readonly queues = new Map<string, Promise<void>>();
+  private readonly options: WebhookSweepOptions;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+  private stopped = false;
 
-  constructor(private readonly deps: WebhookDeps) {}
+  constructor(private readonly deps: WebhookDeps) {
+    this.options = { ...DEFAULT_SWEEP, ...deps.sweep };
+  }
 
   /** Stores the items durably; returns those not seen before, to apply once acknowledged. */
   async receive(notifications: Notification[]): Promise<StoredNotification[]> {
@@ -39,14 +69,62 @@ export class PaymentWebhooks {
     for (const item of items) await this.applyItem(item);
   }
 
-  /** Applies everything not applied yet: at start (after a crash) and when a payment's pspReference is learnt. */
-  async applyUnapplied(pspReference?: string): Promise<void> {
+  /** Applies the items waiting for a payment's pspReference, once it is learnt. */
+  async applyUnapplied(pspReference: string): Promise<void> {
     for (const item of await this.deps.inbox.unapplied(pspReference)) await this.applyItem(item);
+  }
+
+  /**
+   * One pass over the inbox, a page at a time: every item not applied yet whose backoff has passed is deferred (so
+   * that no other sweep, here or in another instance, takes it meanwhile) and applied.
+   */
+  async sweep(): Promise<void> {
+    for (const id of await this.deps.store.expireOrphans()) {
+      this.deps.log(`payment ${id}: its /payments call never succeeded within the session lifetime; expired`);
+    }
+    const now = new Date();
+    let afterId = 0;
+    for (;;) {
+      const page = await this.deps.inbox.due(now, afterId, this.options.batchSize);
+      if (page.length === 0) return;
+      await this.deps.inbox.defer(
+        page.map((item) => item.id),
+        now,
+        this.options,
+      );
+      await Promise.all(page.map((item) => this.applyItem(item)));
+      if (page.length < this.options.batchSize) return;
+      afterId = page.at(-1)!.id;
+    }
+  }
+
+  /** Sweeps now (what a crash left unapplied), then every intervalMs until stop(). */
+  async startSweeping(): Promise<void> {
+    this.stopped = false;
+    await this.sweepOnce();
+  }
+
+  /** Stops the periodic sweep and waits for a running one: no timer is left behind. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.sweeping;
   }
 
   /** Resolves once every item being applied now is done: for a graceful shutdown. */
   async idle(): Promise<void> {
     while (this.queues.size > 0) await Promise.all(this.queues.values());
+  }
+
+  private async sweepOnce(): Promise<void> {
+    this.sweeping = this.sweep().catch((error: unknown) => {
+      this.deps.log(`webhook sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    await this.sweeping;
+    this.sweeping = null;
+    // The next sweep is scheduled after this one ends, so two never overlap.
+    if (!this.stopped) this.timer = setTimeout(() => void this.sweepOnce(), this.options.intervalMs);
   }
 
   private applyItem(item: StoredNotification): Promise<void> {
@@ -72,8 +150,7 @@ export class PaymentWebhooks {
     const signal = signalOf(item);
     if (!signal) return this.deps.inbox.settle(item.id, NotificationOutcome.UNHANDLED_EVENT);
     const payment = await this.deps.store.findPaymentFor(item);
-    // Not ours yet: it stays in the inbox and is applied when the payment's pspReference is recorded.
-    if (!payment) return;
+    if (!payment) return this.waitForPayment(item);
     const recorded = await this.deps.store.recordSignal(
       payment.id,
       signal,
@@ -82,6 +159,14 @@ export class PaymentWebhooks {
     );
     if (recorded.change) this.deps.events.publish(recorded.change);
     if (recorded.anomaly) this.reportAnomaly(recorded.anomaly, item, payment);
+    // Found by merchant reference, but Adyen's answer gave the payment another pspReference meanwhile.
+    else if (recorded.payment.pspReference !== null && recorded.payment.pspReference !== item.pspReference) {
+      this.deps.log(
+        `webhook ${item.id} (${item.eventCode}) has pspReference ${item.pspReference} but payment ${payment.id} has ${recorded.payment.pspReference}: not applied`,
+      );
+      this.deps.telemetry.webhookAnomaly(WebhookAnomaly.PSP_REFERENCE_MISMATCH);
+      await this.deps.inbox.settle(item.id, NotificationOutcome.PSP_REFERENCE_MISMATCH);
+    }
   }
 
   /** A contradiction between Adyen's item and what we know: stored, logged as an error and counted for operators. */
@@ -115,7 +200,7 @@ export class PaymentWebhooks {
       return;
     }
     const payment = item.originalReference ? await this.deps.store.getPaymentByPspReference(item.originalReference) : null;
-    if (!payment) return;
+    if (!payment) return this.waitForPayment(item);
     const waiting = (await this.deps.refunds.listRefunds(payment.id)).some(
       (r) => r.pspReference === null && r.reference === item.merchantReference,
     );
@@ -134,6 +219,19 @@ export class PaymentWebhooks {
   }
 
   /**
+   * No payment for the item: it stays in the inbox, applied when the payment's pspReference is recorded or by a later
+   * sweep, until it is unmatchedAfterMs old. Then it is settled and kept, for an operator to look at.
+   */
+  private async waitForPayment(item: StoredNotification): Promise<void> {
+    if (Date.now() - item.receivedAt.getTime() < this.options.unmatchedAfterMs) return;
+    this.deps.log(
+      `webhook ${item.id} (${item.eventCode}, pspReference ${item.pspReference}, merchantReference ${item.merchantReference}) matches no payment: settled as unmatched`,
+    );
+    this.deps.telemetry.webhookAnomaly(WebhookAnomaly.UNMATCHED);
+    await this.deps.inbox.settle(item.id, NotificationOutcome.UNMATCHED);
+  }
+
+  /**
    * RECURRING_CONTRACT: `pspReference` is the new token, `originalReference` the payment that created it. The token
    * belongs to that payment's API key; it may arrive before or after the payment's AUTHORISATION.
    * docs/contract.md: a token only for a payment that asked to store the method, for that payment's shopperReference;
@@ -146,7 +244,7 @@ export class PaymentWebhooks {
       merchantReference: item.merchantReference,
       amount: item.amount,
     });
-    if (!payment) return;
+    if (!payment) return this.waitForPayment(item);
     if (!payment.storePaymentMethod || payment.shopperReference === null) {
       this.deps.log(`RECURRING_CONTRACT ${item.id} for payment ${payment.id}, which did not ask to store a method: token not recorded`);
       return this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);

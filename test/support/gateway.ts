@@ -6,7 +6,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import { type Gateway, startGateway } from "../../src/app.js";
+import { type Gateway, type GatewayTuning, startGateway } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 
 export const ALPHA_KEY = "alpha-secret-0123456789abcdef";
@@ -50,7 +50,11 @@ export class TestGateway {
     readonly lines: string[],
   ) {}
 
-  static async start(env: Record<string, string> = {}, dir = mkdtempSync(join(tmpdir(), "kakaopay-gw-"))): Promise<TestGateway> {
+  static async start(
+    env: Record<string, string> = {},
+    dir = mkdtempSync(join(tmpdir(), "kakaopay-gw-")),
+    tuning: GatewayTuning = {},
+  ): Promise<TestGateway> {
     const lines: string[] = [];
     const config = loadConfig({
       ADYEN_ENVIRONMENT: "simulator",
@@ -67,7 +71,7 @@ export class TestGateway {
       SIMULATOR_PENDING_DELAY_MS: "60000",
       ...env,
     });
-    const gateway = await startGateway(config, (line) => lines.push(line));
+    const gateway = await startGateway(config, (line) => lines.push(line), tuning);
     return new TestGateway(gateway, dir, lines);
   }
 

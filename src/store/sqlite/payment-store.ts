@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
 import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "../../payments/ids.js";
 import type { RefundStatus } from "../../payments/refund.js";
 import type { Channel, Payment, PaymentEvent, RecurringProcessingModel, VisiblePayment } from "../../payments/payment.js";
@@ -32,6 +32,7 @@ export class SqlitePaymentStore implements PaymentStore {
   constructor(
     db: SqliteDatabase,
     private readonly writes: GroupCommit,
+    private readonly sessionLifetimeMs: number,
   ) {
     this.q = prepareQueries(db);
   }
@@ -101,6 +102,10 @@ export class SqlitePaymentStore implements PaymentStore {
       const row = this.q.payment.get({ id });
       if (!row) throw new Error(`payment ${id} vanished`);
       const before = toPayment(row);
+      // A webhook found by merchant reference whose payment meanwhile got another pspReference is not about it.
+      if (settles && facts.pspReference && before.pspReference && facts.pspReference !== before.pspReference) {
+        return { payment: before, change: null, anomaly: null };
+      }
       const now = new Date();
       // Claim the inbox item in this transaction: whoever claims it applies it, once.
       if (settles && this.q.claimNotification.run({ id: settles.notificationId, now }).changes === 0) {
@@ -161,15 +166,24 @@ export class SqlitePaymentStore implements PaymentStore {
   async findPaymentFor(target: NotificationTarget): Promise<Payment | null> {
     const byPsp = this.q.paymentByPsp.get({ pspReference: target.pspReference });
     if (byPsp) return toPayment(byPsp);
+    // Placeholders in a where clause are bound as given, not through the column's timestamp encoder.
+    const createdAfter = Date.now() - this.sessionLifetimeMs;
     const candidates = target.amount
-      ? this.q.awaitingPspWithAmount.all({ reference: target.merchantReference, ...target.amount })
-      : this.q.awaitingPsp.all({ reference: target.merchantReference });
+      ? this.q.awaitingPspWithAmount.all({ reference: target.merchantReference, createdAfter, ...target.amount })
+      : this.q.awaitingPsp.all({ reference: target.merchantReference, createdAfter });
     return candidates.length === 1 ? toPayment(candidates[0]!) : null;
   }
 
   async findOwnPaymentByPspReference(owner: ApiKeyName, pspReference: string): Promise<Payment | null> {
     const row = this.q.ownPaymentByPsp.get({ owner, pspReference });
     return row ? toPayment(row) : null;
+  }
+
+  async expireOrphans(): Promise<PaymentId[]> {
+    const now = new Date();
+    return this.writes.write(() =>
+      this.q.expireOrphans.all({ now, createdBefore: now.getTime() - this.sessionLifetimeMs }).map((row) => row.id as PaymentId),
+    );
   }
 
   async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
@@ -202,7 +216,14 @@ function prepareQueries(db: SqliteDatabase) {
     awaitingPsp: db
       .select()
       .from(payments)
-      .where(and(isNull(payments.pspReference), eq(payments.reference, p("reference"))))
+      .where(
+        and(
+          isNull(payments.pspReference),
+          isNull(payments.expiredAt),
+          eq(payments.reference, p("reference")),
+          gte(payments.createdAt, p("createdAfter")),
+        ),
+      )
       .limit(2)
       .prepare(),
     awaitingPspWithAmount: db
@@ -211,12 +232,28 @@ function prepareQueries(db: SqliteDatabase) {
       .where(
         and(
           isNull(payments.pspReference),
+          isNull(payments.expiredAt),
           eq(payments.reference, p("reference")),
+          gte(payments.createdAt, p("createdAfter")),
           eq(payments.amountValue, p("value")),
           eq(payments.currency, p("currency")),
         ),
       )
       .limit(2)
+      .prepare(),
+    expireOrphans: db
+      .update(payments)
+      .set({ expiredAt: setPlaceholder("now") })
+      .where(
+        and(
+          isNull(payments.status),
+          eq(payments.version, 0),
+          isNull(payments.pspReference),
+          isNull(payments.expiredAt),
+          lt(payments.createdAt, p("createdBefore")),
+        ),
+      )
+      .returning({ id: payments.id })
       .prepare(),
     ownPaymentByPsp: db
       .select()
