@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { canonicalJson } from "./canonical-json.js";
 import { badInput, ErrorCode, GatewayError, notFound } from "./errors.js";
 import { type ApiKeyName, newPaymentId, type PaymentId, type StoredPaymentMethodId } from "./ids.js";
 import {
@@ -189,7 +190,7 @@ export class Payments {
     if (payment.storedPaymentMethodId !== null) {
       throw new GatewayError(ErrorCode.INVALID_STATE, "this payment never asked for details");
     }
-    const detailsHash = sha256(JSON.stringify(details)).slice(0, 24);
+    const detailsHash = sha256(canonicalJson(details)).slice(0, 24);
     const claim = idempotencyClaim(owner, "submitPaymentDetails", input.idempotencyKey, { paymentId: payment.id, details });
     if (claim) {
       const state = await this.deps.store.claimIdempotencyKey(claim, payment.id);
@@ -329,5 +330,5 @@ function sha256(text: string): string {
 
 function idempotencyClaim(owner: ApiKeyName, operation: string, key: string | null | undefined, input: unknown): IdempotencyClaim | null {
   if (key == null) return null;
-  return { owner, key, operation, requestHash: sha256(JSON.stringify(input)) };
+  return { owner, key, operation, requestHash: sha256(canonicalJson(input)) };
 }

@@ -77,6 +77,21 @@ describe("submitPaymentDetails", () => {
     const conflict = await gw.request(SubmitPaymentDetailsDocument, { input: { ...input, details: { redirectResult: "other" } } });
     expect(conflict.errors?.[0]?.extensions).toMatchObject({ code: "IDEMPOTENCY_CONFLICT", field: "input.idempotencyKey" });
   });
+
+  it("treats details with the same keys in another order as the same input (canonical JSON)", async () => {
+    const payment = (await gw.data(StartKakaoPayPaymentDocument, { input: startInput("details-order-parent") })).startKakaoPayPayment;
+    const { redirectResult } = await chooseOutcome((payment.action as { url: string }).url, "pending");
+    const first = await gw.data(SubmitPaymentDetailsDocument, {
+      input: { paymentId: payment.id, details: { redirectResult, payload: "p-1" }, idempotencyKey: "details-order" },
+    });
+    const before = calls("/v72/payments/details");
+    const reordered = await gw.request(SubmitPaymentDetailsDocument, {
+      input: { paymentId: payment.id, details: { payload: "p-1", redirectResult }, idempotencyKey: "details-order" },
+    });
+    expect(reordered.errors).toBeUndefined();
+    expect(reordered.data?.submitPaymentDetails).toMatchObject({ id: payment.id, version: first.submitPaymentDetails.version });
+    expect(calls("/v72/payments/details") - before).toBe(0);
+  });
 });
 
 describe("chargeStoredPaymentMethod", () => {
