@@ -98,24 +98,9 @@ export class Payments {
   }
 
   async startKakaoPayPayment(owner: ApiKeyName, input: StartKakaoPayPaymentInput): Promise<VisiblePayment> {
-    checkAmount(input.amount, "input.amount");
-    checkKakaoPayCurrency(input.amount, "input.amount");
-    checkReference(input.reference, "input.reference");
-    this.deps.returnUrls.check(input.returnUrl, "input.returnUrl");
-    const countryCode = input.countryCode ?? "KR";
-    checkCountryCode(countryCode, "input.countryCode");
-    if (countryCode !== "KR")
-      throw new GatewayError(ErrorCode.BAD_USER_INPUT, "KakaoPay is available in KR only", { field: "input.countryCode" });
-    if (input.shopperLocale != null) checkShopperLocale(input.shopperLocale, "input.shopperLocale");
-    if (input.shopperReference != null) checkShopperReference(input.shopperReference, "input.shopperReference");
-    const storePaymentMethod = input.storePaymentMethod ?? false;
-    if (storePaymentMethod && input.shopperReference == null) {
-      throw new GatewayError(ErrorCode.BAD_USER_INPUT, "storePaymentMethod needs a shopperReference", {
-        field: "input.shopperReference",
-      });
-    }
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
-
+    const countryCode = input.countryCode ?? "KR";
+    const storePaymentMethod = input.storePaymentMethod ?? false;
     const terms = {
       reference: input.reference,
       amount: { value: input.amount.value, currency: input.amount.currency },
@@ -129,7 +114,24 @@ export class Payments {
       recurringProcessingModel: null,
     };
     const claim = idempotencyClaim(owner, "startKakaoPayPayment", input.idempotencyKey, terms);
-    const payment = await this.createOrResume(owner, terms, claim);
+    const repeat = await this.repeatOf(claim);
+    if (!repeat) {
+      checkAmount(input.amount, "input.amount");
+      checkKakaoPayCurrency(input.amount, "input.amount");
+      checkReference(input.reference, "input.reference");
+      this.deps.returnUrls.check(input.returnUrl, "input.returnUrl");
+      checkCountryCode(countryCode, "input.countryCode");
+      if (countryCode !== "KR")
+        throw new GatewayError(ErrorCode.BAD_USER_INPUT, "KakaoPay is available in KR only", { field: "input.countryCode" });
+      if (input.shopperLocale != null) checkShopperLocale(input.shopperLocale, "input.shopperLocale");
+      if (input.shopperReference != null) checkShopperReference(input.shopperReference, "input.shopperReference");
+      if (storePaymentMethod && input.shopperReference == null) {
+        throw new GatewayError(ErrorCode.BAD_USER_INPUT, "storePaymentMethod needs a shopperReference", {
+          field: "input.shopperReference",
+        });
+      }
+    }
+    const payment = repeat?.payment ?? (await this.createOrResume(owner, terms, claim));
     if (isVisible(payment)) return payment;
     return this.once(payment.id, () =>
       this.record(payment.id, EventSource.API, () => this.deps.provider.startRedirectPayment(payment, `${payment.id}:payments`)),
@@ -141,19 +143,7 @@ export class Payments {
    * token is refused before Adyen is called.
    */
   async chargeStoredPaymentMethod(owner: ApiKeyName, input: ChargeStoredPaymentMethodInput): Promise<VisiblePayment> {
-    checkText(input.storedPaymentMethodId, "input.storedPaymentMethodId", 1, 64);
-    checkShopperReference(input.shopperReference, "input.shopperReference");
-    checkAmount(input.amount, "input.amount");
-    checkKakaoPayCurrency(input.amount, "input.amount");
-    checkReference(input.reference, "input.reference");
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
-    const token = await this.deps.tokens.getToken(input.storedPaymentMethodId as StoredPaymentMethodId);
-    if (!token || token.owner !== owner || token.shopperReference !== input.shopperReference) {
-      throw notFound("stored payment method");
-    }
-    if (!token.active) throw new GatewayError(ErrorCode.INVALID_STATE, "this stored payment method is disabled");
-    const original = token.originalPaymentId ? await this.deps.store.getPayment(token.originalPaymentId) : null;
-
     const terms = {
       reference: input.reference,
       amount: { value: input.amount.value, currency: input.amount.currency },
@@ -162,17 +152,39 @@ export class Payments {
       channel: null,
       shopperReference: input.shopperReference,
       storePaymentMethod: false,
-      storedPaymentMethodId: token.id,
+      storedPaymentMethodId: input.storedPaymentMethodId as StoredPaymentMethodId,
       recurringProcessingModel: input.recurringProcessingModel,
     };
     const claim = idempotencyClaim(owner, "chargeStoredPaymentMethod", input.idempotencyKey, terms);
-    // Adyen's spec asks every /payments for a returnUrl; a ContAuth charge never redirects, so the first one serves.
-    const returnUrl = original?.returnUrl ?? null;
-    const payment = await this.createOrResume(owner, { ...terms, returnUrl }, claim);
+    // A repeat is the charge the first request made, even if the token has been disabled since: the token is not
+    // looked at again. One whose first answer never came is completed with the same Adyen Idempotency-Key.
+    const payment = (await this.repeatOf(claim))?.payment ?? (await this.createCharge(owner, input, terms, claim));
     if (isVisible(payment)) return payment;
     return this.once(payment.id, () =>
       this.record(payment.id, EventSource.API, () => this.deps.provider.chargeStoredPaymentMethod(payment, `${payment.id}:payments`)),
     );
+  }
+
+  /** A new charge's checks and row: the token must be the owner's, for this shopper, and active. */
+  private async createCharge(
+    owner: ApiKeyName,
+    input: ChargeStoredPaymentMethodInput,
+    terms: Omit<NewPayment, "id" | "owner" | "paymentMethodType" | "returnUrl">,
+    claim: IdempotencyClaim | null,
+  ): Promise<Payment> {
+    checkText(input.storedPaymentMethodId, "input.storedPaymentMethodId", 1, 64);
+    checkShopperReference(input.shopperReference, "input.shopperReference");
+    checkAmount(input.amount, "input.amount");
+    checkKakaoPayCurrency(input.amount, "input.amount");
+    checkReference(input.reference, "input.reference");
+    const token = await this.deps.tokens.getToken(input.storedPaymentMethodId as StoredPaymentMethodId);
+    if (!token || token.owner !== owner || token.shopperReference !== input.shopperReference) {
+      throw notFound("stored payment method");
+    }
+    if (!token.active) throw new GatewayError(ErrorCode.INVALID_STATE, "this stored payment method is disabled");
+    const original = token.originalPaymentId ? await this.deps.store.getPayment(token.originalPaymentId) : null;
+    // Adyen's spec asks every /payments for a returnUrl; a ContAuth charge never redirects, so the first one serves.
+    return this.createOrResume(owner, { ...terms, returnUrl: original?.returnUrl ?? null }, claim);
   }
 
   /**
@@ -183,15 +195,20 @@ export class Payments {
     owner: ApiKeyName,
     input: { paymentId: string; details: unknown; idempotencyKey?: string | null },
   ): Promise<VisiblePayment> {
-    const details = checkDetails(input.details, "input.details");
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
+    const claim = idempotencyClaim(owner, "submitPaymentDetails", input.idempotencyKey, {
+      paymentId: input.paymentId,
+      details: input.details,
+    });
+    const repeat = await this.repeatOf(claim);
+    if (repeat?.completed && isVisible(repeat.payment)) return repeat.payment;
+    const details = checkDetails(input.details, "input.details");
     const payment = await this.getOwned(owner, input.paymentId);
     if (!payment) throw notFound("payment");
     if (payment.storedPaymentMethodId !== null) {
       throw new GatewayError(ErrorCode.INVALID_STATE, "this payment never asked for details");
     }
     const detailsHash = sha256(canonicalJson(details)).slice(0, 24);
-    const claim = idempotencyClaim(owner, "submitPaymentDetails", input.idempotencyKey, { paymentId: payment.id, details });
     if (claim) {
       const state = await this.deps.store.claimIdempotencyKey(claim, payment.id);
       if (state === "conflict") throw idempotencyConflict();
@@ -276,6 +293,21 @@ export class Payments {
     } finally {
       subscription.close();
     }
+  }
+
+  /**
+   * The payment an earlier request with the claim's key made, as it is now, or null for a new key; the key used with
+   * another input is IDEMPOTENCY_CONFLICT. Looked up before any other check, so a repeat never gets an error the first
+   * request did not get (the checks it passed may not pass now).
+   */
+  private async repeatOf(claim: IdempotencyClaim | null): Promise<{ payment: Payment; completed: boolean } | null> {
+    if (!claim) return null;
+    const first = await this.deps.store.findIdempotencyKey(claim.owner, claim.key);
+    if (!first) return null;
+    if (first.operation !== claim.operation || first.requestHash !== claim.requestHash) throw idempotencyConflict();
+    const payment = await this.deps.store.getPayment(first.paymentId);
+    if (!payment) throw new Error(`idempotency key points at missing payment ${first.paymentId}`);
+    return { payment, completed: first.completed };
   }
 
   /** Writes a new payment row, or finds the one an earlier request with the same idempotency key made. */
