@@ -21,6 +21,7 @@ import {
   isVisible,
   KAKAOPAY,
   type Payment,
+  paymentAsOf,
   type PaymentEvent,
   type PaymentStatusChange,
   type RecurringProcessingModel,
@@ -242,14 +243,17 @@ export class Payments {
     return payment;
   }
 
-  events(payment: Payment, afterVersion = 0): Promise<PaymentEvent[]> {
-    return this.deps.store.listEvents(payment.id, afterVersion);
+  /** The payment's events up to its version: a payment as of an event (see watchStatus) has no later ones. */
+  async events(payment: Payment, afterVersion = 0): Promise<PaymentEvent[]> {
+    const events = await this.deps.store.listEvents(payment.id, afterVersion);
+    return events.filter((event) => event.version <= payment.version);
   }
 
   /**
    * The owner's view of one payment's status changes. With `afterVersion`, the recorded changes after it come
    * first, then live ones: the live feed is opened before history is read, so there is no gap and, with
-   * versions compared, no duplicate.
+   * versions compared, no duplicate. Each change carries the payment as of that change (paymentAsOf), replayed or
+   * live alike.
    */
   async watchStatus(owner: ApiKeyName, paymentId: string, afterVersion: number | null): Promise<AsyncIterable<PaymentStatusChange>> {
     if (afterVersion !== null && (!Number.isSafeInteger(afterVersion) || afterVersion < 0)) {
@@ -259,6 +263,10 @@ export class Payments {
     try {
       const payment = await this.getOwned(owner, paymentId);
       if (!payment) throw notFound("payment");
+      // Versions only grow: one above the current would silently hold back every live change until it is passed.
+      if (afterVersion !== null && afterVersion > payment.version) {
+        throw badInput("afterVersion", `afterVersion must be at most the payment's version (${payment.version})`);
+      }
       return this.replayThenLive(payment, subscription, afterVersion ?? payment.version);
     } catch (error) {
       subscription.close();
@@ -272,22 +280,43 @@ export class Payments {
     afterVersion: number,
   ): AsyncGenerator<PaymentStatusChange> {
     let last = afterVersion;
+    let latest = payment;
+    // The payment's resultCode as of the last change folded (each change that carried one set it).
+    let resultCode = payment.resultCode;
+    const asOf = (event: PaymentEvent): PaymentStatusChange => {
+      resultCode = event.resultCode ?? resultCode;
+      return { payment: paymentAsOf(latest, event, resultCode), event };
+    };
+    /** The recorded changes after `last` and before `until`, each as of itself; the earlier ones are only folded. */
+    const missed = async (until: number): Promise<PaymentStatusChange[]> => {
+      resultCode = null;
+      const changes: PaymentStatusChange[] = [];
+      for (const event of await this.deps.store.listEvents(payment.id, 0)) {
+        if (event.version >= until) break;
+        const change = asOf(event);
+        if (event.version > last) changes.push(change);
+      }
+      return changes;
+    };
     try {
-      for (const event of await this.deps.store.listEvents(payment.id, last)) {
-        yield { payment, event };
-        last = event.version;
+      // Nothing to replay when the client is up to date: live changes follow `payment` itself.
+      if (last < payment.version) {
+        for (const change of await missed(Number.POSITIVE_INFINITY)) {
+          yield change;
+          last = change.event.version;
+        }
       }
       for await (const change of subscription) {
         if (change.event.version <= last) continue;
+        if (change.payment.version > latest.version) latest = change.payment;
+        // Changes we were not told about (e.g. published by another process): fill them in from the store.
         if (change.event.version > last + 1) {
-          // Changes we were not told about (e.g. published by another process): fill them in from the store.
-          for (const event of await this.deps.store.listEvents(payment.id, last)) {
-            if (event.version >= change.event.version) break;
-            yield { payment: change.payment, event };
-            last = event.version;
+          for (const filled of await missed(change.event.version)) {
+            yield filled;
+            last = filled.event.version;
           }
         }
-        yield change;
+        yield asOf(change.event);
         last = change.event.version;
       }
     } finally {
