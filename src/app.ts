@@ -79,6 +79,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
   const stores = openStores(config.databaseUrl);
   const feed = new InProcessStatusFeed();
   const metrics = new GatewayMetrics();
+  metrics.countSubscriptions(() => feed.active);
   const webhooks = new PaymentWebhooks({
     store: stores.payments,
     tokens: stores.storedPaymentMethods,

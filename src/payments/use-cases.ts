@@ -267,7 +267,7 @@ export class Payments {
       if (afterVersion !== null && afterVersion > payment.version) {
         throw badInput("afterVersion", `afterVersion must be at most the payment's version (${payment.version})`);
       }
-      return this.replayThenLive(payment, subscription, afterVersion ?? payment.version);
+      return releasing(this.replayThenLive(payment, subscription, afterVersion ?? payment.version), subscription);
     } catch (error) {
       subscription.close();
       throw error;
@@ -377,6 +377,32 @@ export class Payments {
     this.inFlight.set(id, promise);
     return promise;
   }
+}
+
+/**
+ * The generator, with a `return` that releases the subscription at once. An async generator's own `return` waits
+ * while the generator awaits (for ever, on a payment that never changes again) and skips its `finally` when it never
+ * started (a client that completes right after subscribing): either way its listener, and the socket with it, stayed.
+ */
+function releasing(
+  changes: AsyncGenerator<PaymentStatusChange>,
+  subscription: StatusSubscription,
+): AsyncIterableIterator<PaymentStatusChange> {
+  return {
+    next: () => changes.next(),
+    return: (value?: unknown) => {
+      // Closing ends the live feed, so a generator waiting on it resumes, runs its finally and takes the return.
+      subscription.close();
+      return changes.return(value as undefined);
+    },
+    throw: (error?: unknown) => {
+      subscription.close();
+      return changes.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
 }
 
 function idempotencyConflict(): GatewayError {
