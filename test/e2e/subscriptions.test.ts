@@ -54,8 +54,8 @@ async function socket() {
   await eventually(async () => expect(messages.some((m) => m.type === "connection_ack")).toBe(true));
   return {
     messages,
-    subscribe(id: string, variables: Record<string, unknown>) {
-      ws.send(JSON.stringify({ id, type: "subscribe", payload: { query: SUBSCRIPTION, variables } }));
+    subscribe(id: string, variables: Record<string, unknown>, query = SUBSCRIPTION) {
+      ws.send(JSON.stringify({ id, type: "subscribe", payload: { query, variables } }));
     },
     complete(id: string) {
       ws.send(JSON.stringify({ id, type: "complete" }));
@@ -133,5 +133,50 @@ describe("gateway_subscriptions_active: every way a subscription ends releases i
     expect(await active()).toBe(1);
     await s.close();
     await eventually(async () => expect(await active()).toBe(0));
+  });
+});
+
+describe("paymentStatusChanged's payment as of each event", () => {
+  it("shows a replayed event's payment with the history up to that event only", async () => {
+    const p = await expiredPayment();
+    const s = await socket();
+    s.subscribe(
+      "history",
+      { paymentId: p.id },
+      `subscription ($paymentId: ID!) { paymentStatusChanged(paymentId: $paymentId, afterVersion: 0) {
+        version status payment { version status nextStep action events { version status } } } }`,
+    );
+    await eventually(async () => expect(s.messages.filter((m) => m.type === "next")).toHaveLength(2));
+    const events = s.messages
+      .filter((m) => m.type === "next")
+      .map((m) => (m.payload as { data: { paymentStatusChanged: unknown } }).data.paymentStatusChanged);
+    expect(events).toEqual([
+      {
+        version: 1,
+        status: "ACTION_REQUIRED",
+        payment: {
+          version: 1,
+          status: "ACTION_REQUIRED",
+          nextStep: "COMPLETE_REDIRECT",
+          action: p.action,
+          events: [{ version: 1, status: "ACTION_REQUIRED" }],
+        },
+      },
+      {
+        version: 2,
+        status: "EXPIRED",
+        payment: {
+          version: 2,
+          status: "EXPIRED",
+          nextStep: "SHOW_TIMED_OUT",
+          action: null,
+          events: [
+            { version: 1, status: "ACTION_REQUIRED" },
+            { version: 2, status: "EXPIRED" },
+          ],
+        },
+      },
+    ]);
+    await s.close();
   });
 });
