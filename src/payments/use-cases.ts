@@ -116,6 +116,7 @@ export class Payments {
     };
     const claim = idempotencyClaim(owner, "startKakaoPayPayment", input.idempotencyKey, terms);
     const repeat = await this.repeatOf(claim);
+    // Only a new key is checked: a repeat's input passed these checks once and may not now (a changed allowlist).
     if (!repeat) {
       checkAmount(input.amount, "input.amount");
       checkKakaoPayCurrency(input.amount, "input.amount");
@@ -201,6 +202,7 @@ export class Payments {
       paymentId: input.paymentId,
       details: input.details,
     });
+    // A repeat of a submission that completed is answered before any check; one still running joins it below.
     const repeat = await this.repeatOf(claim);
     if (repeat?.completed && isVisible(repeat.payment)) return repeat.payment;
     const details = checkDetails(input.details, "input.details");
