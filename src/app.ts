@@ -7,7 +7,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { AdyenCheckout } from "./adyen/checkout.js";
 import type { Config } from "./config.js";
 import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
-import { formatError } from "./graphql/errors.js";
+import { clientErrorFormatter } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
 import { armorConfig } from "./graphql/limits.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
@@ -115,6 +115,7 @@ export async function startGateway(
   const stores = openStores(config.databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs });
   const feed = new InProcessStatusFeed();
   const metrics = new GatewayMetrics();
+  metrics.countSubscriptions(() => feed.active);
   const webhooks = new PaymentWebhooks({
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
@@ -165,14 +166,13 @@ export async function startGateway(
   const armor = new ApolloArmor(armorConfig()).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: jitExecution(schema),
-    formatError,
+    formatError: clientErrorFormatter({ production: config.production }),
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM before requests drain.
     stopOnTerminationSignals: false,
     csrfPrevention: true,
     introspection: !config.production,
-    hideSchemaDetailsFromClientErrors: config.production,
     validationRules: armor.validationRules,
     plugins: [
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.

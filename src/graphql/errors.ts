@@ -13,11 +13,26 @@ function rootCause(error: unknown): unknown {
 
 const CLIENT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", ErrorCode.BAD_USER_INPUT]);
 
+/** graphql-js ends some validation messages with "Did you mean …?" suggestions, which name schema fields and types. */
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
+
+export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
 /**
- * Shapes every error a client sees: GatewayErrors keep their code, field and providerErrorCode; parse and
- * validation failures become BAD_USER_INPUT; anything else is an internal error with nothing of its insides.
+ * The one error policy of both transports (Apollo over HTTP, graphql-ws): every error a client sees is shaped here.
+ * GatewayErrors keep their code, field and providerErrorCode; parse and validation failures become BAD_USER_INPUT,
+ * without field suggestions in production (they reveal the schema that introspection hides); anything else is an
+ * internal error with nothing of its insides.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+export function clientErrorFormatter({ production }: { production: boolean }): ErrorFormatter {
+  return (formatted, error) => {
+    const shaped = formatError(formatted, error);
+    if (!production || shaped.extensions?.code !== ErrorCode.BAD_USER_INPUT || rootCause(error) instanceof GatewayError) return shaped;
+    return { ...shaped, message: shaped.message.replace(SUGGESTION, "") };
+  };
+}
+
+function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = rootCause(error);
   if (original instanceof GatewayError) {
     return {

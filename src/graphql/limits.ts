@@ -24,8 +24,8 @@ export function armorConfig(): GraphQLArmorConfig {
     costLimit: { maxCost: OPERATION_LIMITS.maxCost },
     maxTokens: { n: OPERATION_LIMITS.maxTokens },
     maxDirectives: { n: OPERATION_LIMITS.maxDirectives },
-    // Its plugin rewrites error messages in place, which graphql-jit's frozen errors refuse; Apollo's own
-    // hideSchemaDetailsFromClientErrors does the same job in production.
+    // Its plugin rewrites error messages in place, which graphql-jit's frozen errors refuse; clientErrorFormatter
+    // (src/graphql/errors.ts) does the same job in production, over HTTP and graphql-ws.
     blockFieldSuggestion: { enabled: false },
   };
 }

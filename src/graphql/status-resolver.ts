@@ -12,7 +12,7 @@ interface WatchArgs {
 export class PaymentStatusResolver {
   @Subscription(() => PaymentStatusEventType, {
     description:
-      "Pushes every status change of one payment. With afterVersion, first replays the changes after that version that the client missed, then goes live: no gap, no duplicate.",
+      "Pushes every status change of one payment. With afterVersion, first replays the changes after that version that the client missed, then goes live: no gap, no duplicate. An afterVersion above the payment's version is BAD_USER_INPUT (field afterVersion).",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, WatchArgs, GatewayContext>) => {
       const { paymentId, afterVersion } = args;
       return context.payments.watchStatus(requireOwner(context), paymentId, afterVersion ?? null);

@@ -76,7 +76,11 @@ export class PaymentType {
 
 @ObjectType("PaymentStatusEvent")
 export class PaymentStatusEventType {
-  @Field(() => PaymentType) payment!: PaymentType;
+  @Field(() => PaymentType, {
+    description:
+      "The payment as of this event's version, replayed or live: status, nextStep, action, version, resultCode, updatedAt (the event's occurredAt) and events are as right after this change; the other fields (refusalReason, pspReference, …) are the latest the gateway knew when it sent the event.",
+  })
+  payment!: PaymentType;
   @Field(() => PaymentStatus, { nullable: true }) previousStatus!: PaymentStatus | null;
   @Field(() => PaymentStatus) status!: PaymentStatus;
   @Field(() => EventSource) source!: EventSource;

@@ -12,9 +12,8 @@ import type { Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { GatewayContext } from "../graphql/context.js";
-import { formatError } from "../graphql/errors.js";
+import { clientErrorFormatter } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
-import { ErrorCode } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
 import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
@@ -29,7 +28,7 @@ const MAX_VALIDATED = 1000;
 
 export interface WebSocketOptions {
   schema: GraphQLSchema;
-  /** No introspection in production, over WebSocket as over HTTP. */
+  /** No introspection and no field suggestions in production, over WebSocket as over HTTP. */
   production: boolean;
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
@@ -45,6 +44,8 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_MAX_PAYLOAD });
   // Apps send the same few subscription documents: each is parsed and validated once.
   const validated = new Map<string, DocumentNode>();
+  // The same error policy as Apollo's over HTTP (src/app.ts): a client sees the same error on either transport.
+  const formatError = clientErrorFormatter({ production: options.production });
   const rules = [
     ...specifiedRules,
     ...limitRules(),
@@ -90,9 +91,9 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
       }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,
-      // onError only sees what onSubscribe rejected: the client's operation is at fault.
+      // onError only sees what onSubscribe rejected: the client's operation is at fault, as Apollo's validation says.
       onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } })),
+        errors.map((e) => formatError({ ...e.toJSON(), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }, e)),
     },
     wss,
   );

@@ -1,4 +1,4 @@
-import { Counter, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import type { PaymentTelemetry, WebhookAnomaly } from "../payments/telemetry.js";
 
 /**
@@ -14,11 +14,25 @@ export class GatewayMetrics implements PaymentTelemetry {
     registers: [this.registry],
   });
 
+  private openSubscriptions: () => number = () => 0;
+  /** Set when scraped, from the feed's own count, so it can never drift from what the feed holds. */
+  readonly subscriptionsActive: Gauge = new Gauge({
+    name: "gateway_subscriptions_active",
+    help: "Subscriptions the status feed is holding open",
+    registers: [this.registry],
+    collect: () => this.subscriptionsActive.set(this.openSubscriptions()),
+  });
+
+  /** Where gateway_subscriptions_active is read from: the status feed's count of open subscriptions. */
+  countSubscriptions(open: () => number): void {
+    this.openSubscriptions = open;
+  }
+
   webhookAnomaly(kind: WebhookAnomaly): void {
     this.anomalies.inc({ kind });
   }
 
-  /** The current value of one counter series, for tests and the readiness of alerts. */
+  /** The current value of one series (counter or gauge), for tests and the readiness of alerts. */
   async value(name: string, labels: Record<string, string> = {}): Promise<number> {
     const metric = await this.registry.getSingleMetric(name)?.get();
     const match = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));

@@ -90,3 +90,11 @@ export interface PaymentStatusChange {
   event: PaymentEvent;
   refund?: Refund;
 }
+
+/**
+ * The payment as of one of its events, for subscribers: status, version, resultCode (the last one seen up to that
+ * event) and updatedAt (the event's occurredAt) are as right after it; every other field is as in `latest`.
+ */
+export function paymentAsOf(latest: VisiblePayment, event: PaymentEvent, resultCode: string | null): VisiblePayment {
+  return { ...latest, status: event.status, version: event.version, resultCode, updatedAt: event.occurredAt };
+}

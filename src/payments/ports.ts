@@ -67,6 +67,15 @@ export interface IdempotencyClaim {
   requestHash: string;
 }
 
+/** What a client's idempotency key was first used for. */
+export interface IdempotencyRecord {
+  operation: string;
+  requestHash: string;
+  paymentId: PaymentId;
+  /** The operation's result is recorded: a repeat gets it without calling Adyen. */
+  completed: boolean;
+}
+
 /** Where an idempotency key of an operation on an existing payment stands. */
 export type IdempotencyState = "claimed" | "in_progress" | "completed" | "conflict";
 
@@ -100,6 +109,8 @@ export interface PaymentStore {
   getPayment(id: PaymentId): Promise<Payment | null>;
   /** The payment Adyen knows by this pspReference, if we stored it. */
   getPaymentByPspReference(pspReference: string): Promise<Payment | null>;
+  /** What the owner's key was first used for, or null for a key never seen. */
+  findIdempotencyKey(owner: ApiKeyName, key: string): Promise<IdempotencyRecord | null>;
   /**
    * Claims a key for an operation on an existing payment: "claimed" the first time, "in_progress" or
    * "completed" on a repeat with the same input, "conflict" with a different one.

@@ -11,6 +11,12 @@ const MAX_BUFFERED = 1000;
  */
 export class InProcessStatusFeed implements StatusFeed {
   private readonly listeners = new Map<PaymentId, Set<Listener>>();
+  private open = 0;
+
+  /** Subscriptions not closed yet: every path that ends one must close it, so this returns to 0. */
+  get active(): number {
+    return this.open;
+  }
 
   publish(change: PaymentStatusChange): void {
     for (const listener of this.listeners.get(change.payment.id) ?? []) listener.push(change);
@@ -20,10 +26,12 @@ export class InProcessStatusFeed implements StatusFeed {
     const listeners = this.listeners.get(paymentId) ?? new Set<Listener>();
     this.listeners.set(paymentId, listeners);
     const listener = new Listener(() => {
+      this.open--;
       listeners.delete(listener);
       if (listeners.size === 0 && this.listeners.get(paymentId) === listeners) this.listeners.delete(paymentId);
     });
     listeners.add(listener);
+    this.open++;
     return listener;
   }
 }

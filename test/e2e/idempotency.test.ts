@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   ChargeStoredPaymentMethodDocument,
+  DisableStoredPaymentMethodDocument,
   PaymentDocument,
   StartKakaoPayPaymentDocument,
   StoredPaymentMethodsDocument,
@@ -77,6 +78,21 @@ describe("submitPaymentDetails", () => {
     const conflict = await gw.request(SubmitPaymentDetailsDocument, { input: { ...input, details: { redirectResult: "other" } } });
     expect(conflict.errors?.[0]?.extensions).toMatchObject({ code: "IDEMPOTENCY_CONFLICT", field: "input.idempotencyKey" });
   });
+
+  it("treats details with the same keys in another order as the same input (canonical JSON)", async () => {
+    const payment = (await gw.data(StartKakaoPayPaymentDocument, { input: startInput("details-order-parent") })).startKakaoPayPayment;
+    const { redirectResult } = await chooseOutcome((payment.action as { url: string }).url, "pending");
+    const first = await gw.data(SubmitPaymentDetailsDocument, {
+      input: { paymentId: payment.id, details: { redirectResult, payload: "p-1" }, idempotencyKey: "details-order" },
+    });
+    const before = calls("/v72/payments/details");
+    const reordered = await gw.request(SubmitPaymentDetailsDocument, {
+      input: { paymentId: payment.id, details: { payload: "p-1", redirectResult }, idempotencyKey: "details-order" },
+    });
+    expect(reordered.errors).toBeUndefined();
+    expect(reordered.data?.submitPaymentDetails).toMatchObject({ id: payment.id, version: first.submitPaymentDetails.version });
+    expect(calls("/v72/payments/details") - before).toBe(0);
+  });
 });
 
 describe("chargeStoredPaymentMethod", () => {
@@ -111,5 +127,37 @@ describe("chargeStoredPaymentMethod", () => {
     expect(other.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     const { payment } = await gw.data(PaymentDocument, { id: results[0]!.chargeStoredPaymentMethod.id }, ALPHA_KEY);
     expect(payment?.status).toBe("AUTHORISED");
+  });
+
+  it("answers a repeat with the payment the first request made, even after the token was disabled", async () => {
+    const first = (
+      await gw.data(StartKakaoPayPaymentDocument, {
+        input: { ...startInput("store-then-disable"), shopperReference: "idem-disabler", storePaymentMethod: true },
+      })
+    ).startKakaoPayPayment;
+    await chooseOutcome((first.action as { url: string }).url, "authorised");
+    const token = await eventually(async () => {
+      const [method] = (await gw.data(StoredPaymentMethodsDocument, { shopperReference: "idem-disabler" })).storedPaymentMethods;
+      expect(method).toBeDefined();
+      return method!.id;
+    });
+    const input = {
+      storedPaymentMethodId: token,
+      shopperReference: "idem-disabler",
+      amount: { value: 5500, currency: "KRW" },
+      reference: "monthly-before-disable",
+      recurringProcessingModel: "SUBSCRIPTION" as const,
+      idempotencyKey: "charge-then-disable",
+    };
+    const charged = (await gw.data(ChargeStoredPaymentMethodDocument, { input })).chargeStoredPaymentMethod;
+    await gw.data(DisableStoredPaymentMethodDocument, { input: { storedPaymentMethodId: token, shopperReference: "idem-disabler" } });
+    const before = calls("/v72/payments");
+    const repeat = await gw.request(ChargeStoredPaymentMethodDocument, { input });
+    expect(repeat.errors).toBeUndefined();
+    expect(repeat.data?.chargeStoredPaymentMethod).toMatchObject({ id: charged.id, status: charged.status });
+    expect(calls("/v72/payments") - before).toBe(0);
+    // A new charge (another key) is still refused before Adyen is called.
+    const fresh = await gw.request(ChargeStoredPaymentMethodDocument, { input: { ...input, idempotencyKey: "after-disable" } });
+    expect(fresh.errors?.[0]?.extensions?.code).toBe("INVALID_STATE");
   });
 });

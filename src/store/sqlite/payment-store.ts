@@ -5,6 +5,7 @@ import type { Channel, Payment, PaymentEvent, RecurringProcessingModel, VisibleP
 import type {
   CreatePaymentResult,
   IdempotencyClaim,
+  IdempotencyRecord,
   IdempotencyState,
   NewPayment,
   NotificationTarget,
@@ -69,6 +70,17 @@ export class SqlitePaymentStore implements PaymentStore {
       if (claim) this.q.insertIdempotencyKey.run({ ...claim, paymentId: draft.id, now });
       return { kind: "created", payment: toPayment(row) };
     });
+  }
+
+  async findIdempotencyKey(owner: ApiKeyName, key: string): Promise<IdempotencyRecord | null> {
+    const row = this.q.idempotencyKey.get({ owner, key });
+    if (!row) return null;
+    return {
+      operation: row.operation,
+      requestHash: row.requestHash,
+      paymentId: row.paymentId as PaymentId,
+      completed: row.completedAt !== null,
+    };
   }
 
   async claimIdempotencyKey(claim: IdempotencyClaim, paymentId: PaymentId): Promise<IdempotencyState> {
