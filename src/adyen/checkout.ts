@@ -4,6 +4,7 @@ import type { PspReference, StoredPaymentMethodId } from "../payments/ids.js";
 import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProcessingModel } from "../payments/payment.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
 import type { PaymentMethodOffer, PaymentProvider, ProviderPaymentResult } from "../payments/ports.js";
+import { classifyAdyenFailure } from "./failures.js";
 import { AdyenHttpClient } from "./http-client.js";
 
 const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
@@ -168,18 +169,12 @@ export class AdyenCheckout implements PaymentProvider {
     return `${this.logoHost}/checkoutshopper/images/logos/${encodeURIComponent(type)}.svg`;
   }
 
-  /** Adyen's 4xx -> PROVIDER_REJECTED with its errorCode; timeouts, network errors and 5xx -> PROVIDER_UNAVAILABLE. */
+  /** Adyen's verdicts -> PROVIDER_REJECTED with its errorCode; no answer or a transient one -> PROVIDER_UNAVAILABLE. */
   private async call<T>(request: () => Promise<T>): Promise<T> {
     try {
       return await request();
     } catch (error) {
-      if (
-        error instanceof HttpClientException &&
-        error.statusCode >= 400 &&
-        error.statusCode < 500 &&
-        error.statusCode !== 408 &&
-        error.statusCode !== 429
-      ) {
+      if (error instanceof HttpClientException && classifyAdyenFailure(error.statusCode, error.errorCode) === "rejected") {
         throw new GatewayError(
           ErrorCode.PROVIDER_REJECTED,
           `Adyen rejected the request${error.errorCode ? ` (errorCode ${error.errorCode})` : ""}`,

@@ -79,19 +79,24 @@ describe("submitPaymentDetails", () => {
   });
 });
 
+/** A token for the shopper, from a first payment the shopper authorised on the hosted page. */
+async function storeToken(shopperReference: string): Promise<string> {
+  const first = (
+    await gw.data(StartKakaoPayPaymentDocument, {
+      input: { ...startInput(`store-${shopperReference}`), shopperReference, storePaymentMethod: true },
+    })
+  ).startKakaoPayPayment;
+  await chooseOutcome((first.action as { url: string }).url, "authorised");
+  return eventually(async () => {
+    const [method] = (await gw.data(StoredPaymentMethodsDocument, { shopperReference })).storedPaymentMethods;
+    expect(method).toBeDefined();
+    return method!.id;
+  });
+}
+
 describe("chargeStoredPaymentMethod", () => {
   it("makes one Adyen charge for concurrent requests with the same key, per API key", async () => {
-    const first = (
-      await gw.data(StartKakaoPayPaymentDocument, {
-        input: { ...startInput("store-for-idem"), shopperReference: "idem-shopper", storePaymentMethod: true },
-      })
-    ).startKakaoPayPayment;
-    await chooseOutcome((first.action as { url: string }).url, "authorised");
-    const token = await eventually(async () => {
-      const [method] = (await gw.data(StoredPaymentMethodsDocument, { shopperReference: "idem-shopper" })).storedPaymentMethods;
-      expect(method).toBeDefined();
-      return method!.id;
-    });
+    const token = await storeToken("idem-shopper");
     const input = {
       storedPaymentMethodId: token,
       shopperReference: "idem-shopper",
@@ -110,6 +115,41 @@ describe("chargeStoredPaymentMethod", () => {
     const other = await gw.request(ChargeStoredPaymentMethodDocument, { input }, BETA_KEY);
     expect(other.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     const { payment } = await gw.data(PaymentDocument, { id: results[0]!.chargeStoredPaymentMethod.id }, ALPHA_KEY);
+    expect(payment?.status).toBe("AUTHORISED");
+  });
+
+  it("answers PROVIDER_UNAVAILABLE, not PROVIDER_REJECTED, while Adyen still processes the key, and retries end in one charge", async () => {
+    const token = await storeToken("slow-shopper");
+    const input = {
+      storedPaymentMethodId: token,
+      shopperReference: "slow-shopper",
+      amount: { value: 4900, currency: "KRW" },
+      reference: "monthly-slow",
+      recurringProcessingModel: "SUBSCRIPTION" as const,
+      idempotencyKey: "charge-slow",
+    };
+    // Adyen takes far longer than our timeout (800 ms here) to answer the first charge, and its webhook is late, so
+    // only Adyen's answer can settle the charge.
+    gw.simulator.control.setWebhookBehaviour({ dropEventCodes: ["AUTHORISATION"] });
+    gw.simulator.control.setFaults({ mode: "slow", slowMs: 5000, count: 1, paths: ["/payments"] });
+    const first = await gw.request(ChargeStoredPaymentMethodDocument, { input });
+    expect(first.errors?.[0]?.extensions?.code).toBe("PROVIDER_UNAVAILABLE");
+    // The app retries at once, as told: Adyen answers 422/704 (still in progress), which is no rejection.
+    const atOnce = await gw.request(ChargeStoredPaymentMethodDocument, { input });
+    expect(atOnce.errors?.[0]?.extensions?.code).toBe("PROVIDER_UNAVAILABLE");
+    // And keeps retrying with the same key until Adyen has finished.
+    const codes: unknown[] = [];
+    let charged: string | undefined;
+    for (let attempt = 0; attempt < 200 && charged === undefined; attempt += 1) {
+      const retry = await gw.request(ChargeStoredPaymentMethodDocument, { input });
+      if (retry.data?.chargeStoredPaymentMethod) charged = retry.data.chargeStoredPaymentMethod.id;
+      else codes.push(retry.errors?.[0]?.extensions?.code);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(new Set(codes)).toEqual(new Set(codes.length > 0 ? ["PROVIDER_UNAVAILABLE"] : []));
+    expect(charged).toBeDefined();
+    expect(gw.simulator.control.payments().filter((p) => p.reference === input.reference)).toHaveLength(1);
+    const { payment } = await gw.data(PaymentDocument, { id: charged! });
     expect(payment?.status).toBe("AUTHORISED");
   });
 });
