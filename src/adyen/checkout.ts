@@ -11,6 +11,9 @@ const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
 const CheckoutTypes = adyen.Types.checkout;
 type PaymentRequest = Types.checkout.PaymentRequest;
 
+/** Adyen's messages are a sentence; a longer one is cut rather than passed on whole. */
+const MAX_PROVIDER_MESSAGE_LENGTH = 500;
+
 const RECURRING_MODEL: Record<RecurringProcessingModel, PaymentRequest["recurringProcessingModel"]> = {
   SUBSCRIPTION: CheckoutTypes.PaymentRequest.RecurringProcessingModelEnum.Subscription,
   UNSCHEDULED_CARD_ON_FILE: CheckoutTypes.PaymentRequest.RecurringProcessingModelEnum.UnscheduledCardOnFile,
@@ -175,13 +178,11 @@ export class AdyenCheckout implements PaymentProvider {
       return await request();
     } catch (error) {
       if (error instanceof HttpClientException && classifyAdyenFailure(error.statusCode, error.errorCode) === "rejected") {
-        throw new GatewayError(
-          ErrorCode.PROVIDER_REJECTED,
-          `Adyen rejected the request${error.errorCode ? ` (errorCode ${error.errorCode})` : ""}`,
-          {
-            providerErrorCode: error.errorCode,
-          },
-        );
+        // Adyen's message says what was wrong with the request and names no secret (docs/contract.md "Errors").
+        const message = error.apiError?.message?.trim().slice(0, MAX_PROVIDER_MESSAGE_LENGTH);
+        throw new GatewayError(ErrorCode.PROVIDER_REJECTED, message || `Adyen rejected the request (HTTP ${error.statusCode})`, {
+          providerErrorCode: error.errorCode,
+        });
       }
       throw new GatewayError(ErrorCode.PROVIDER_UNAVAILABLE, "Adyen is unavailable; retrying with the same idempotencyKey is safe");
     }
