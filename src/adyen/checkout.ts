@@ -4,7 +4,7 @@ import type { PspReference, StoredPaymentMethodId } from "../payments/ids.js";
 import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProcessingModel } from "../payments/payment.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
 import type { PaymentMethodOffer, PaymentProvider, ProviderPaymentResult } from "../payments/ports.js";
-import { classifyAdyenFailure } from "./failures.js";
+import { classifyAdyenFailure, unavailableReason } from "./failures.js";
 import { AdyenHttpClient } from "./http-client.js";
 
 const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
@@ -184,7 +184,13 @@ export class AdyenCheckout implements PaymentProvider {
           providerErrorCode: error.errorCode,
         });
       }
-      throw new GatewayError(ErrorCode.PROVIDER_UNAVAILABLE, "Adyen is unavailable; retrying with the same idempotencyKey is safe");
+      // What a retry means depends on the request: the use case that made it says so (src/payments/use-cases.ts).
+      throw new GatewayError(
+        ErrorCode.PROVIDER_UNAVAILABLE,
+        error instanceof HttpClientException
+          ? unavailableReason(error.statusCode, error.errorCode, error.message)
+          : "Adyen's answer could not be read",
+      );
     }
   }
 }

@@ -14,3 +14,11 @@ export function classifyAdyenFailure(statusCode: number, errorCode: string | und
   if (statusCode >= 400 && statusCode < 500 && statusCode !== 408 && statusCode !== 429) return "rejected";
   return "unavailable";
 }
+
+/** Why Adyen is unavailable, for a failure classified "unavailable"; no answer has its own message. */
+export function unavailableReason(statusCode: number, errorCode: string | undefined, noAnswer: string): string {
+  if (statusCode === 0) return noAnswer;
+  if (statusCode === 422 && errorCode === REQUEST_IN_PROGRESS) return "Adyen is still processing the first attempt of this request";
+  if (statusCode === 429) return "Adyen is rate limiting our requests";
+  return `Adyen answered HTTP ${statusCode}`;
+}

@@ -14,7 +14,7 @@ function rootCause(error: unknown): unknown {
 const CLIENT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", ErrorCode.BAD_USER_INPUT]);
 
 /**
- * Shapes every error a client sees: GatewayErrors keep their code, field and providerErrorCode; parse and
+ * Shapes every error a client sees: GatewayErrors keep their code, field, providerErrorCode and paymentId; parse and
  * validation failures become BAD_USER_INPUT; anything else is an internal error with nothing of its insides.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
@@ -28,6 +28,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
         code: original.code,
         ...(original.details.field ? { field: original.details.field } : {}),
         ...(original.details.providerErrorCode ? { providerErrorCode: original.details.providerErrorCode } : {}),
+        ...(original.details.paymentId ? { paymentId: original.details.paymentId } : {}),
       },
     };
   }

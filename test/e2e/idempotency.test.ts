@@ -153,3 +153,55 @@ describe("chargeStoredPaymentMethod", () => {
     expect(payment?.status).toBe("AUTHORISED");
   });
 });
+
+describe("PROVIDER_UNAVAILABLE says what a retry of this request does", () => {
+  it("without an idempotencyKey: the outcome is unknown, and the payment id it names finds Adyen's result", async () => {
+    const token = await storeToken("no-key-shopper");
+    const input = {
+      storedPaymentMethodId: token,
+      shopperReference: "no-key-shopper",
+      amount: { value: 4900, currency: "KRW" },
+      reference: "monthly-no-key",
+      recurringProcessingModel: "SUBSCRIPTION" as const,
+    };
+    gw.simulator.control.setFaults({ mode: "timeout", count: 1, paths: ["/payments"] });
+    const failed = await gw.request(ChargeStoredPaymentMethodDocument, { input });
+    const error = failed.errors?.[0];
+    expect(error?.extensions).toEqual({ code: "PROVIDER_UNAVAILABLE", paymentId: expect.stringMatching(/^pay_/) });
+    expect(error?.message).not.toMatch(/is safe/);
+    expect(error?.message).toMatch(/outcome is unknown/);
+    expect(error?.message).toMatch(/idempotencyKey/);
+    // Adyen did take the charge; querying the named payment (instead of charging again) shows it.
+    const paymentId = error?.extensions?.paymentId as string;
+    const payment = await eventually(async () => {
+      const { payment } = await gw.data(PaymentDocument, { id: paymentId });
+      expect(payment?.status).toBe("AUTHORISED");
+      return payment!;
+    });
+    expect(payment.reference).toBe(input.reference);
+    expect(gw.simulator.control.payments().filter((p) => p.reference === input.reference)).toHaveLength(1);
+  });
+
+  it("with an idempotencyKey: retrying with it is safe, and completes the payment it names", async () => {
+    const input = startInput("named-on-failure");
+    gw.simulator.control.setFaults({ mode: "5xx", count: 1, paths: ["/payments"] });
+    const failed = await gw.request(StartKakaoPayPaymentDocument, { input });
+    const error = failed.errors?.[0];
+    expect(error?.extensions).toEqual({ code: "PROVIDER_UNAVAILABLE", paymentId: expect.stringMatching(/^pay_/) });
+    expect(error?.message).toMatch(/same idempotencyKey .*safe/);
+    const retried = (await gw.data(StartKakaoPayPaymentDocument, { input })).startKakaoPayPayment;
+    expect(retried.id).toBe(error?.extensions?.paymentId);
+  });
+
+  it("for details: retrying with the same details is safe, with or without a key", async () => {
+    const payment = (await gw.data(StartKakaoPayPaymentDocument, { input: startInput("details-unavailable") })).startKakaoPayPayment;
+    const { redirectResult } = await chooseOutcome((payment.action as { url: string }).url, "pending");
+    gw.simulator.control.setFaults({ mode: "5xx", count: 1, paths: ["/payments/details"] });
+    const input = { paymentId: payment.id, details: { redirectResult } };
+    const failed = await gw.request(SubmitPaymentDetailsDocument, { input });
+    const error = failed.errors?.[0];
+    expect(error?.extensions).toEqual({ code: "PROVIDER_UNAVAILABLE", paymentId: payment.id });
+    expect(error?.message).toMatch(/same details .*safe/);
+    expect((await gw.data(SubmitPaymentDetailsDocument, { input })).submitPaymentDetails.status).toBe("PENDING");
+  });
+});
