@@ -68,11 +68,13 @@ export class AdyenHttpClient {
       body = await response.text();
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      throw new HttpClientException({
+      const noAnswer = new HttpClientException({
         message: timedOut ? `Adyen did not answer within ${this.options.timeoutMs} ms` : "Adyen could not be reached",
-        statusCode: 0,
         errorCode: timedOut ? "TIMEOUT" : "NETWORK",
       });
+      // The library's constructor turns a missing or 0 statusCode into 500; 0 says there was no HTTP answer at all.
+      noAnswer.statusCode = 0;
+      throw noAnswer;
     }
     if (!response.ok) {
       const apiError = adyenError(body);

@@ -168,6 +168,7 @@ describe("PROVIDER_UNAVAILABLE says what a retry of this request does", () => {
     const failed = await gw.request(ChargeStoredPaymentMethodDocument, { input });
     const error = failed.errors?.[0];
     expect(error?.extensions).toEqual({ code: "PROVIDER_UNAVAILABLE", paymentId: expect.stringMatching(/^pay_/) });
+    expect(error?.message).toMatch(/^Adyen did not answer within 800 ms\. /);
     expect(error?.message).not.toMatch(/is safe/);
     expect(error?.message).toMatch(/outcome is unknown/);
     expect(error?.message).toMatch(/idempotencyKey/);
