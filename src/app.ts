@@ -95,6 +95,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     liveUrlPrefix: config.adyen.liveUrlPrefix,
     timeoutMs: config.adyen.timeoutMs,
     simulatorUrl: config.simulator?.url ?? simulator?.url,
+    log,
   });
   const payments = new Payments({
     store: stores.payments,

@@ -27,7 +27,11 @@ export interface AdyenCheckoutOptions {
   timeoutMs: number;
   /** Where the simulator listens, in simulator mode. */
   simulatorUrl?: string;
+  log: (line: string) => void;
 }
+
+/** Adyen's operations as docs/contract.md "Operations" names them. */
+type AdyenOperation = "paymentMethods" | "payments" | "paymentsDetails" | "storedPaymentMethods";
 
 const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
   ANDROID: "Android" as Types.checkout.PaymentRequest.ChannelEnum,
@@ -68,7 +72,7 @@ export class AdyenCheckout implements PaymentProvider {
     shopperLocale: string | null;
     channel: Channel | null;
   }): Promise<PaymentMethodOffer[]> {
-    const response = await this.call(() =>
+    const response = await this.call("paymentMethods", () =>
       this.checkout.PaymentsApi.paymentMethods({
         merchantAccount: this.options.merchantAccount,
         amount: query.amount,
@@ -101,7 +105,7 @@ export class AdyenCheckout implements PaymentProvider {
           }
         : {}),
     };
-    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
+    return this.paymentCall("payments", idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
   async chargeStoredPaymentMethod(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult> {
@@ -123,11 +127,11 @@ export class AdyenCheckout implements PaymentProvider {
       shopperInteraction: CheckoutTypes.PaymentRequest.ShopperInteractionEnum.ContAuth,
       recurringProcessingModel: RECURRING_MODEL[payment.recurringProcessingModel],
     };
-    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
+    return this.paymentCall("payments", idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
   async listStoredPaymentMethods(shopperReference: string): Promise<ProviderStoredPaymentMethod[]> {
-    const response = await this.call(() =>
+    const response = await this.call("storedPaymentMethods", () =>
       this.checkout.RecurringApi.getTokensForStoredPaymentDetails(shopperReference, this.options.merchantAccount),
     );
     return (response.storedPaymentMethods ?? []).flatMap((method) =>
@@ -136,24 +140,27 @@ export class AdyenCheckout implements PaymentProvider {
   }
 
   async disableStoredPaymentMethod(id: StoredPaymentMethodId, shopperReference: string): Promise<void> {
-    await this.call(() =>
+    await this.call("storedPaymentMethods", () =>
       this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(id, shopperReference, this.options.merchantAccount),
     );
   }
 
   async submitDetails(details: Record<string, string>, idempotencyKey: string): Promise<ProviderPaymentResult> {
-    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.paymentsDetails({ details }, { idempotencyKey }));
+    return this.paymentCall("paymentsDetails", idempotencyKey, () =>
+      this.checkout.PaymentsApi.paymentsDetails({ details }, { idempotencyKey }),
+    );
   }
 
   /** A /payments or /payments/details call, with `action` taken verbatim from Adyen's raw answer. */
   private async paymentCall(
+    operation: AdyenOperation,
     idempotencyKey: string,
     request: () => Promise<Types.checkout.PaymentResponse | Types.checkout.PaymentDetailsResponse>,
   ): Promise<ProviderPaymentResult> {
     let response: Types.checkout.PaymentResponse | Types.checkout.PaymentDetailsResponse;
     let body: string | undefined;
     try {
-      response = await this.call(request);
+      response = await this.call(operation, request, idempotencyKey);
     } finally {
       body = this.http.takeRawAnswer(idempotencyKey);
     }
@@ -172,24 +179,41 @@ export class AdyenCheckout implements PaymentProvider {
     return `${this.logoHost}/checkoutshopper/images/logos/${encodeURIComponent(type)}.svg`;
   }
 
-  /** Adyen's verdicts -> PROVIDER_REJECTED with its errorCode; no answer or a transient one -> PROVIDER_UNAVAILABLE. */
-  private async call<T>(request: () => Promise<T>): Promise<T> {
+  /**
+   * Adyen's verdicts -> PROVIDER_REJECTED with its errorCode and message; no answer or a transient one ->
+   * PROVIDER_UNAVAILABLE. Every failure is logged with what an operator needs, never the API key or the request.
+   */
+  private async call<T>(operation: AdyenOperation, request: () => Promise<T>, idempotencyKey?: string): Promise<T> {
+    const started = performance.now();
     try {
       return await request();
     } catch (error) {
-      if (error instanceof HttpClientException && classifyAdyenFailure(error.statusCode, error.errorCode) === "rejected") {
+      const latencyMs = Math.round(performance.now() - started);
+      const http = error instanceof HttpClientException ? error : undefined;
+      const kind = http ? classifyAdyenFailure(http.statusCode, http.errorCode) : "unavailable";
+      this.options.log(
+        [
+          `adyen ${operation} failed: ${kind}`,
+          `status=${http ? http.statusCode || "none" : "unknown"}`,
+          `errorCode=${http?.errorCode ?? "none"}`,
+          ...(http?.apiError?.pspReference ? [`pspReference=${http.apiError.pspReference}`] : []),
+          ...(idempotencyKey ? [`idempotencyKey=${idempotencyKey}`] : []),
+          `latencyMs=${latencyMs}`,
+          // Adyen's message names no secret; an exception of our own (e.g. the library parsing) is named, not quoted.
+          `message=${JSON.stringify(http ? (http.apiError?.message ?? http.message) : error instanceof Error ? error.name : "unknown")}`,
+        ].join(" "),
+      );
+      if (http && kind === "rejected") {
         // Adyen's message says what was wrong with the request and names no secret (docs/contract.md "Errors").
-        const message = error.apiError?.message?.trim().slice(0, MAX_PROVIDER_MESSAGE_LENGTH);
-        throw new GatewayError(ErrorCode.PROVIDER_REJECTED, message || `Adyen rejected the request (HTTP ${error.statusCode})`, {
-          providerErrorCode: error.errorCode,
+        const message = http.apiError?.message?.trim().slice(0, MAX_PROVIDER_MESSAGE_LENGTH);
+        throw new GatewayError(ErrorCode.PROVIDER_REJECTED, message || `Adyen rejected the request (HTTP ${http.statusCode})`, {
+          providerErrorCode: http.errorCode,
         });
       }
       // What a retry means depends on the request: the use case that made it says so (src/payments/use-cases.ts).
       throw new GatewayError(
         ErrorCode.PROVIDER_UNAVAILABLE,
-        error instanceof HttpClientException
-          ? unavailableReason(error.statusCode, error.errorCode, error.message)
-          : "Adyen's answer could not be read",
+        http ? unavailableReason(http.statusCode, http.errorCode, http.message) : "Adyen's answer could not be read",
       );
     }
   }
