@@ -147,7 +147,7 @@ describe("chargeStoredPaymentMethod", () => {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(new Set(codes)).toEqual(new Set(codes.length > 0 ? ["PROVIDER_UNAVAILABLE"] : []));
-    expect(charged).toBeDefined();
+    expect(charged).toBe(first.errors?.[0]?.extensions?.paymentId);
     expect(gw.simulator.control.payments().filter((p) => p.reference === input.reference)).toHaveLength(1);
     const { payment } = await gw.data(PaymentDocument, { id: charged! });
     expect(payment?.status).toBe("AUTHORISED");
