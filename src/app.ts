@@ -134,6 +134,7 @@ export async function startGateway(
     liveUrlPrefix: config.adyen.liveUrlPrefix,
     timeoutMs: config.adyen.timeoutMs,
     simulatorUrl: config.simulator?.url ?? simulator?.url,
+    log,
   });
   const payments = new Payments({
     store: stores.payments,

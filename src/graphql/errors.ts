@@ -20,9 +20,9 @@ export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) 
 
 /**
  * The one error policy of both transports (Apollo over HTTP, graphql-ws): every error a client sees is shaped here.
- * GatewayErrors keep their code, field and providerErrorCode; parse and validation failures become BAD_USER_INPUT,
- * without field suggestions in production (they reveal the schema that introspection hides); anything else is an
- * internal error with nothing of its insides.
+ * GatewayErrors keep their code, field, providerErrorCode and paymentId; parse and validation failures become
+ * BAD_USER_INPUT, without field suggestions in production (they reveal the schema that introspection hides); anything
+ * else is an internal error with nothing of its insides.
  */
 export function clientErrorFormatter({ production }: { production: boolean }): ErrorFormatter {
   return (formatted, error) => {
@@ -43,6 +43,7 @@ function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLF
         code: original.code,
         ...(original.details.field ? { field: original.details.field } : {}),
         ...(original.details.providerErrorCode ? { providerErrorCode: original.details.providerErrorCode } : {}),
+        ...(original.details.paymentId ? { paymentId: original.details.paymentId } : {}),
       },
     };
   }

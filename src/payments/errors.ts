@@ -15,7 +15,12 @@ export class GatewayError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { field?: string; providerErrorCode?: string } = {},
+    readonly details: {
+      field?: string;
+      providerErrorCode?: string;
+      /** The payment a failed request wrote, so the app can ask for it (PROVIDER_UNAVAILABLE). */
+      paymentId?: string;
+    } = {},
   ) {
     super(message);
     this.name = "GatewayError";

@@ -135,7 +135,7 @@ export class Payments {
     if (isVisible(payment)) return payment;
     return this.once(payment.id, () =>
       this.record(payment.id, EventSource.API, () => this.deps.provider.startRedirectPayment(payment, `${payment.id}:payments`)),
-    );
+    ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
   }
 
   /**
@@ -162,7 +162,7 @@ export class Payments {
     if (isVisible(payment)) return payment;
     return this.once(payment.id, () =>
       this.record(payment.id, EventSource.API, () => this.deps.provider.chargeStoredPaymentMethod(payment, `${payment.id}:payments`)),
-    );
+    ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
   }
 
   /** A new charge's checks and row: the token must be the owner's, for this shopper, and active. */
@@ -231,7 +231,7 @@ export class Payments {
       // Completed before the in-flight entry goes: a repeat arriving now finds the key done, not in progress.
       if (claim) await this.deps.store.completeIdempotencyKey(claim);
       return recorded;
-    });
+    }).catch(explainUnavailable(payment.id, "sameDetails"));
     // Requests that joined the call under another key of their own complete theirs too.
     if (claim) await this.deps.store.completeIdempotencyKey(claim);
     return result;
@@ -410,6 +410,27 @@ function idempotencyConflict(): GatewayError {
   return new GatewayError(ErrorCode.IDEMPOTENCY_CONFLICT, "idempotencyKey was already used with a different input", {
     field: "input.idempotencyKey",
   });
+}
+
+/**
+ * After PROVIDER_UNAVAILABLE Adyen may or may not have acted. What a retry does depends on the request: with an
+ * idempotencyKey it resumes this payment; details reuse their Adyen Idempotency-Key; without a key a new request is
+ * a new payment, so the app must ask for this one first. The error names the payment row that was written.
+ */
+const RETRY_ADVICE = {
+  sameKey: "Retrying with the same idempotencyKey and input is safe: it completes this payment (extensions.paymentId)",
+  sameDetails: "Retrying with the same details is safe",
+  unknownOutcome:
+    "Without an idempotencyKey the outcome is unknown and a new request would be a second payment: query payment(id) " +
+    "with extensions.paymentId (it shows once Adyen's result arrives) before trying again, and send an idempotencyKey " +
+    "to make retries safe",
+} as const;
+
+function explainUnavailable(paymentId: PaymentId, retry: keyof typeof RETRY_ADVICE): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof GatewayError) || error.code !== ErrorCode.PROVIDER_UNAVAILABLE) throw error;
+    throw new GatewayError(ErrorCode.PROVIDER_UNAVAILABLE, `${error.message}. ${RETRY_ADVICE[retry]}.`, { ...error.details, paymentId });
+  };
 }
 
 function idempotencyClaim(owner: ApiKeyName, operation: string, key: string | null | undefined, input: unknown): IdempotencyClaim | null {
