@@ -11,29 +11,63 @@ function rootCause(error: unknown): unknown {
   return cause;
 }
 
-const CLIENT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", ErrorCode.BAD_USER_INPUT]);
+/** Parse and validation failures are the client's input: BAD_USER_INPUT (docs/contract.md, Errors). */
+const INPUT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", ErrorCode.BAD_USER_INPUT]);
+
+/**
+ * Apollo's codes for a request it could not run; clients act on them as they are (an APQ client resends the query on
+ * PERSISTED_QUERY_NOT_FOUND), so they pass unchanged.
+ */
+const REQUEST_MISTAKES = new Set([
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+]);
+
+/** Apollo marks some request errors with a 4xx status and no code (e.g. an APQ hash that does not match). */
+function isClientStatus(error: unknown): boolean {
+  const status = (error as { extensions?: { http?: { status?: unknown } } } | null)?.extensions?.http?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
 
 /**
  * Shapes every error a client sees: GatewayErrors keep their code, field and providerErrorCode; parse and
- * validation failures become BAD_USER_INPUT; anything else is an internal error with nothing of its insides.
+ * validation failures become BAD_USER_INPUT; Apollo's request errors keep their code; anything else is our bug:
+ * INTERNAL_SERVER_ERROR with nothing of its insides, and one line in the log.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = rootCause(error);
-  if (original instanceof GatewayError) {
+export function errorFormatter(log: (line: string) => void) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = rootCause(error);
+    if (original instanceof GatewayError) {
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: {
+          code: original.code,
+          ...(original.details.field ? { field: original.details.field } : {}),
+          ...(original.details.providerErrorCode ? { providerErrorCode: original.details.providerErrorCode } : {}),
+        },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === "string" && INPUT_MISTAKES.has(code)) {
+      return { message: formatted.message, locations: formatted.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+    }
+    if (typeof code === "string" && REQUEST_MISTAKES.has(code)) {
+      return { message: formatted.message, extensions: { code } };
+    }
+    if (isClientStatus(error)) return { message: formatted.message, extensions: { code: "BAD_REQUEST" } };
+    const cause = original ?? error;
+    log(
+      `graphql internal error at ${formatted.path?.join(".") ?? "request"}: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)}`,
+    );
     return {
-      message: original.message,
+      message: "Internal error",
       locations: formatted.locations,
       path: formatted.path,
-      extensions: {
-        code: original.code,
-        ...(original.details.field ? { field: original.details.field } : {}),
-        ...(original.details.providerErrorCode ? { providerErrorCode: original.details.providerErrorCode } : {}),
-      },
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
     };
-  }
-  const code = formatted.extensions?.code;
-  if (typeof code === "string" && CLIENT_MISTAKES.has(code)) {
-    return { message: formatted.message, locations: formatted.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } };
-  }
-  return { message: "Internal error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+  };
 }

@@ -12,7 +12,7 @@ import type { Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { GatewayContext } from "../graphql/context.js";
-import { formatError } from "../graphql/errors.js";
+import { errorFormatter } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
 import { ErrorCode } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
@@ -33,6 +33,7 @@ export interface WebSocketOptions {
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
   authenticate: (authorization: unknown) => ApiKeyName | null;
+  log: (line: string) => void;
 }
 
 /**
@@ -49,6 +50,7 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     SubscriptionsOnlyRule,
     ...(options.production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
+  const formatError = errorFormatter(options.log);
   const disposable = useServer<ConnectionParams, { owner?: ApiKeyName }>(
     {
       schema: options.schema,
