@@ -9,7 +9,7 @@ import type { Config } from "./config.js";
 import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
 import { clientErrorFormatter } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
-import { armorConfig } from "./graphql/limits.js";
+import { armorConfig, httpOperationGuard, PARSE_OPTIONS } from "./graphql/limits.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import { graphqlRoute } from "./http/graphql-route.js";
 import { handleRequests } from "./http/server.js";
@@ -167,7 +167,8 @@ export async function startGateway(
   const armor = new ApolloArmor(armorConfig()).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: jitExecution(schema),
-    formatError: clientErrorFormatter({ production: config.production }),
+    formatError: clientErrorFormatter({ production: config.production, log }),
+    parseOptions: PARSE_OPTIONS,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM before requests drain.
@@ -179,6 +180,7 @@ export async function startGateway(
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       ApolloServerPluginCacheControlDisabled(),
+      httpOperationGuard<GatewayContext>(),
       config.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({
@@ -217,6 +219,7 @@ export async function startGateway(
     storedPaymentMethods,
     refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
+    log,
   });
   // Items acknowledged before a crash but not applied are applied now, then the sweep retries what still fails.
   await webhooks.startSweeping();

@@ -166,20 +166,24 @@ function readHmacKey(name: string, value: string): string {
   return value;
 }
 
-/** A name may have several secrets: that is how a key is rotated without the app losing its payments. */
+/**
+ * A name may have several secrets: that is how a key is rotated without the app losing its payments. Errors name
+ * the entry by its position only: a secret written where the name belongs must not be printed.
+ */
 function readApiKeys(text: string): Map<string, string> {
   const keys = new Map<string, string>();
-  for (const pair of text.split(",")) {
+  for (const [index, pair] of text.split(",").entries()) {
+    const entry = `entry ${index + 1}`;
     const colon = pair.indexOf(":");
     const name = pair.slice(0, colon).trim();
     const key = pair.slice(colon + 1).trim();
     if (colon < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-      throw new ConfigError("GATEWAY_API_KEYS", "must be comma-separated name:secret pairs (name: letters, digits, _ . -)");
+      throw new ConfigError("GATEWAY_API_KEYS", `${entry} must be name:secret (name: letters, digits, _ . -)`);
     }
     if (!/^[\x21-\x7e]{16,256}$/.test(key)) {
-      throw new ConfigError("GATEWAY_API_KEYS", `secret of '${name}' must be 16–256 printable characters`);
+      throw new ConfigError("GATEWAY_API_KEYS", `${entry}: the secret must be 16–256 printable characters`);
     }
-    if (keys.has(key)) throw new ConfigError("GATEWAY_API_KEYS", `has the secret of '${name}' twice`);
+    if (keys.has(key)) throw new ConfigError("GATEWAY_API_KEYS", `${entry} repeats the secret of an earlier entry`);
     keys.set(key, name);
   }
   return keys;

@@ -76,6 +76,31 @@ describe("configuration", () => {
     if (/KEY|PASSWORD/.test(name)) expect(error.message).not.toContain(value);
   });
 
+  // Every secret variable, with malformed values built around a marker: no part of it may reach the message.
+  const MARKER = "Qz7xK9pWv3Bj8mN2";
+  const SECRET_CASES: Array<[string, string]> = [
+    ["GATEWAY_API_KEYS", `${MARKER}:`],
+    ["GATEWAY_API_KEYS", `${MARKER}0123456789:shop`],
+    ["GATEWAY_API_KEYS", MARKER],
+    ["GATEWAY_API_KEYS", `shop:${MARKER}\u0000`],
+    ["GATEWAY_API_KEYS", `shop:${MARKER},${MARKER}:x`],
+    ["GATEWAY_API_KEYS", `a:${MARKER}0123,b:${MARKER}0123`],
+    ["GATEWAY_API_KEYS", `${MARKER}!:${MARKER}0123456789`],
+    ["ADYEN_API_KEY", `${MARKER} ${MARKER}`],
+    ["ADYEN_API_KEY", `\t${MARKER}`],
+    ["ADYEN_HMAC_KEY", MARKER],
+    ["ADYEN_HMAC_KEY", `${HMAC}${MARKER}`],
+    ["ADYEN_HMAC_KEY_PREVIOUS", MARKER],
+    ["ADYEN_HMAC_KEY_PREVIOUS", `${MARKER}00`],
+    ["DATABASE_URL", `postgres://user:${MARKER}@db.example/gateway`],
+    ["DATABASE_URL", `mysql://root:${MARKER}@localhost/gateway`],
+  ];
+  it.each(SECRET_CASES)("never prints any part of a malformed %s (%#)", (name, value) => {
+    const error = failure({ ...TEST_ENV, [name]: value });
+    expect(error.variable).toBe(name);
+    for (let i = 0; i + 6 <= MARKER.length; i++) expect(error.message).not.toContain(MARKER.slice(i, i + 6));
+  });
+
   it("lets one app have two secrets while its key is rotated", () => {
     const config = loadConfig({ ...TEST_ENV, GATEWAY_API_KEYS: "shop:old-secret-0123456789,shop:new-secret-0123456789" });
     expect([...config.apiKeys.values()]).toEqual(["shop", "shop"]);

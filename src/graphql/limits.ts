@@ -1,9 +1,10 @@
+import { type ApolloServerPlugin, HeaderMap } from "@apollo/server";
 import type { GraphQLArmorConfig } from "@escape.tech/graphql-armor-types";
 import { costLimitRule } from "@escape.tech/graphql-armor-cost-limit";
 import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
-import { GraphQLError, type ValidationContext, type ValidationRule } from "graphql";
+import { GraphQLError, Kind, type ValidationContext, type ValidationRule } from "graphql";
 
 /**
  * The limits every operation meets, over HTTP (graphql-armor's Apollo plugins) and over graphql-ws (the same
@@ -22,7 +23,9 @@ export function armorConfig(): GraphQLArmorConfig {
     maxDepth: { n: OPERATION_LIMITS.maxDepth },
     maxAliases: { n: OPERATION_LIMITS.maxAliases },
     costLimit: { maxCost: OPERATION_LIMITS.maxCost },
-    maxTokens: { n: OPERATION_LIMITS.maxTokens },
+    // Its check throws from a plugin hook, which Apollo answers with HTTP 500; PARSE_OPTIONS.maxTokens makes
+    // Apollo's own parse fail instead: 400 and BAD_USER_INPUT.
+    maxTokens: { enabled: false },
     maxDirectives: { n: OPERATION_LIMITS.maxDirectives },
     // Its plugin rewrites error messages in place, which graphql-jit's frozen errors refuse; clientErrorFormatter
     // (src/graphql/errors.ts) does the same job in production, over HTTP and graphql-ws.
@@ -55,4 +58,40 @@ export function SubscriptionsOnlyRule(context: ValidationContext) {
       }
     },
   };
+}
+
+/** Apollo's own parse options with the token limit, so that too many tokens is a parse failure (HTTP 400). */
+export const PARSE_OPTIONS = { maxTokens: OPERATION_LIMITS.maxTokens } as const;
+
+/**
+ * What an HTTP request must resolve to before it runs: exactly one operation, and not a subscription (those are
+ * served over graphql-ws only; over HTTP, Apollo would run one as a query). Without the first check, the gateway
+ * hook is handed no operation name and runs the document's only operation instead of the unknown one asked for.
+ */
+export function httpOperationGuard<T extends object>(): ApolloServerPlugin<T> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, request, document }) {
+          if (!operation) {
+            const named = request.operationName;
+            const count = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length;
+            const message = named
+              ? `Unknown operation named "${named.slice(0, 100)}".`
+              : count > 1
+                ? "Must provide operation name if query contains multiple operations."
+                : "Must provide an operation.";
+            throw requestError(message, "OPERATION_RESOLUTION_FAILURE");
+          }
+          if (operation.operation === "subscription") {
+            throw requestError("subscriptions are served over WebSocket (graphql-ws on /graphql), not over HTTP", "BAD_REQUEST");
+          }
+        },
+      };
+    },
+  };
+}
+
+function requestError(message: string, code: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, http: { status: 400, headers: new HeaderMap() } } });
 }

@@ -22,6 +22,25 @@ import type { Payments } from "../payments/use-cases.js";
 /** ws accepts 100 MiB messages by default; a subscription request is a few hundred bytes. */
 export const WS_MAX_PAYLOAD = 64 * 1024;
 
+/** At most one line about WebSocket client faults per interval. */
+const CLIENT_FAULT_LOG_INTERVAL_MS = 60_000;
+
+/** `log`, but at most one line per interval; the next line says how many were left out meanwhile. */
+export function rateLimited(log: (line: string) => void, intervalMs: number): (line: string) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  let skipped = 0;
+  return (line) => {
+    const now = Date.now();
+    if (now - last < intervalMs) {
+      skipped++;
+      return;
+    }
+    last = now;
+    log(skipped > 0 ? `${line} (and ${skipped} more like it, not logged)` : line);
+    skipped = 0;
+  };
+}
+
 type ConnectionParams = { authorization?: unknown };
 
 const MAX_VALIDATED = 1000;
@@ -34,6 +53,7 @@ export interface WebSocketOptions {
   storedPaymentMethods: StoredPaymentMethods;
   refunds: Refunds;
   authenticate: (authorization: unknown) => ApiKeyName | null;
+  log: (line: string) => void;
 }
 
 /**
@@ -45,7 +65,7 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
   // Apps send the same few subscription documents: each is parsed and validated once.
   const validated = new Map<string, DocumentNode>();
   // The same error policy as Apollo's over HTTP (src/app.ts): a client sees the same error on either transport.
-  const formatError = clientErrorFormatter({ production: options.production });
+  const formatError = clientErrorFormatter({ production: options.production, log: options.log });
   const rules = [
     ...specifiedRules,
     ...limitRules(),
@@ -97,6 +117,16 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     },
     wss,
   );
+  // graphql-ws prints every socket error with its stack; ws emits them for what a client sent (a frame over
+  // maxPayload, bad framing) and has already closed the socket with the right code (1009, 1002, …). So: one short
+  // line, rate-limited, since anyone can open sockets and send such frames before authenticating.
+  const clientFault = rateLimited(options.log, CLIENT_FAULT_LOG_INTERVAL_MS);
+  wss.on("connection", (socket) => {
+    socket.removeAllListeners("error");
+    socket.on("error", (error: Error & { code?: string }) => {
+      clientFault(`websocket closed for a client fault: ${error.message}${error.code ? ` (${error.code})` : ""}`);
+    });
+  });
   // dispose() closes every socket with 1001 Going Away, then the server.
   return { close: async () => await disposable.dispose() };
 }

@@ -20,6 +20,8 @@ export class GatewayError extends Error {
       providerErrorCode?: string;
       /** The payment a failed request wrote, so the app can ask for it (PROVIDER_UNAVAILABLE). */
       paymentId?: string;
+      /** When the client may try again (RATE_LIMITED). */
+      retryAfterSeconds?: number;
     } = {},
   ) {
     super(message);
