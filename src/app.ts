@@ -7,7 +7,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { AdyenCheckout } from "./adyen/checkout.js";
 import type { Config } from "./config.js";
 import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
-import { formatError } from "./graphql/errors.js";
+import { errorFormatter } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
 import { armorConfig } from "./graphql/limits.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
@@ -116,7 +116,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
   const armor = new ApolloArmor(armorConfig()).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: jitExecution(schema),
-    formatError,
+    formatError: errorFormatter(log),
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM before requests drain.
@@ -165,6 +165,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     payments,
     storedPaymentMethods,
     authenticate: (authorization) => authenticator.authenticate(authorization),
+    log,
   });
   // Items acknowledged before a crash but not applied: apply them now.
   await webhooks.applyUnapplied();

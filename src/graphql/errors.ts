@@ -15,25 +15,40 @@ const CLIENT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAI
 
 /**
  * Shapes every error a client sees: GatewayErrors keep their code, field and providerErrorCode; parse and
- * validation failures become BAD_USER_INPUT; anything else is an internal error with nothing of its insides.
+ * validation failures become BAD_USER_INPUT; anything else is an internal error with nothing of its insides, which
+ * goes to the operator's log instead, once, with its stack (formatting runs once per error a client receives).
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = rootCause(error);
-  if (original instanceof GatewayError) {
+export function errorFormatter(log: (line: string) => void) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = rootCause(error);
+    if (original instanceof GatewayError) {
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: {
+          code: original.code,
+          ...(original.details.field ? { field: original.details.field } : {}),
+          ...(original.details.providerErrorCode ? { providerErrorCode: original.details.providerErrorCode } : {}),
+        },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === "string" && CLIENT_MISTAKES.has(code)) {
+      return { message: formatted.message, locations: formatted.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+    }
+    const where = formatted.path ? ` at ${formatted.path.join(".")}` : "";
+    log(`internal error${where}: ${stackOf(original ?? error)}`);
     return {
-      message: original.message,
+      message: "Internal error",
       locations: formatted.locations,
       path: formatted.path,
-      extensions: {
-        code: original.code,
-        ...(original.details.field ? { field: original.details.field } : {}),
-        ...(original.details.providerErrorCode ? { providerErrorCode: original.details.providerErrorCode } : {}),
-      },
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
     };
-  }
-  const code = formatted.extensions?.code;
-  if (typeof code === "string" && CLIENT_MISTAKES.has(code)) {
-    return { message: formatted.message, locations: formatted.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } };
-  }
-  return { message: "Internal error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+  };
+}
+
+/** An error's stack (which starts with its name and message) for the operator's log. */
+export function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { stackOf } from "../graphql/errors.js";
 
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
 
@@ -13,7 +14,7 @@ export interface GatewayRoutes {
 export function handleRequests(server: Server, routes: GatewayRoutes): void {
   server.on("request", (request: IncomingMessage, response: ServerResponse) => {
     route(request, response, routes).catch((error: unknown) => {
-      routes.log(`request ${request.method} ${request.url?.split("?")[0]} failed: ${describe(error)}`);
+      routes.log(`request ${request.method} ${request.url?.split("?")[0]} failed: ${stackOf(error)}`);
       if (!response.headersSent) {
         response.writeHead(500, { "content-type": "application/json" });
         response.end(JSON.stringify({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] }));
@@ -45,9 +46,4 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
 function plain(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
   response.end(text);
-}
-
-/** An error's kind and message for the operator's log; never its stack or the request's secrets. */
-export function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

@@ -12,7 +12,7 @@ import type { Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { GatewayContext } from "../graphql/context.js";
-import { formatError } from "../graphql/errors.js";
+import { errorFormatter } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
 import { ErrorCode } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
@@ -33,6 +33,7 @@ export interface WebSocketOptions {
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
   authenticate: (authorization: unknown) => ApiKeyName | null;
+  log: (line: string) => void;
 }
 
 /**
@@ -43,6 +44,7 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_MAX_PAYLOAD });
   // Apps send the same few subscription documents: each is parsed and validated once.
   const validated = new Map<string, DocumentNode>();
+  const formatError = errorFormatter(options.log);
   const rules = [
     ...specifiedRules,
     ...limitRules(),
@@ -87,9 +89,14 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
       }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,
-      // onError only sees what onSubscribe rejected: the client's operation is at fault.
+      // onError sees what onSubscribe rejected (the client's operation is at fault) and what a running subscription
+      // threw, which graphql-ws wraps with the thrown error as originalError.
       onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } })),
+        errors.map((e) =>
+          e.originalError
+            ? formatError(e.toJSON(), e)
+            : { message: e.message, locations: e.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } },
+        ),
     },
     wss,
   );
