@@ -37,7 +37,11 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
   }
   if (path === "/healthz" && request.method === "GET") return plain(response, 200, "ok");
   if (path === "/readyz" && request.method === "GET") {
-    const ready = await routes.ready().catch(() => false);
+    const ready = await routes.ready().catch((error: unknown) => {
+      // One line, no stack: probes come every few seconds while the database is down.
+      routes.log(`readyz: not ready: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      return false;
+    });
     return plain(response, ready ? 200 : 503, ready ? "ready" : "database unavailable");
   }
   plain(response, 404, "not found");

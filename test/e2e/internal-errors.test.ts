@@ -125,3 +125,17 @@ describe("internal errors", () => {
     expect(lines[0]).toMatch(STACK_FRAME);
   });
 });
+
+describe("/readyz", () => {
+  it("says 503 while the database cannot take a write, and ready again once it can", async () => {
+    const gw = await gateway();
+    expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
+    const other = sideConnection(gw);
+    // Another writer holds the database's write lock: reads still work, every write of ours fails.
+    other.exec("BEGIN IMMEDIATE");
+    const locked = await fetch(`${gw.url}/readyz`);
+    expect(locked.status).toBe(503);
+    other.exec("ROLLBACK");
+    expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
+  }, 30_000);
+});

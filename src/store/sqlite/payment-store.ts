@@ -14,7 +14,7 @@ import type {
 import { NotificationOutcome } from "../../payments/notification.js";
 import type { EventSource, PaymentStatus } from "../../payments/status.js";
 import { decideTransition, type PaymentSignal } from "../../payments/transitions.js";
-import { type SqliteDatabase, setPlaceholder } from "./database.js";
+import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
 
@@ -29,7 +29,7 @@ export class SqlitePaymentStore implements PaymentStore {
   private readonly q: ReturnType<typeof prepareQueries>;
 
   constructor(
-    db: SqliteDatabase,
+    private readonly db: SqliteDatabase,
     private readonly writes: GroupCommit,
   ) {
     this.q = prepareQueries(db);
@@ -157,7 +157,8 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async ping(): Promise<void> {
-    this.q.ping.get();
+    // Through the group commit, like every write: ready means a write commits, not only that reads answer.
+    await this.writes.write(() => probeWrite(this.db.$client));
   }
 }
 
@@ -291,7 +292,6 @@ function prepareQueries(db: SqliteDatabase) {
       .set({ outcome: NotificationOutcome.APPLIED })
       .where(eq(notificationInbox.id, p("id")))
       .prepare(),
-    ping: db.$client.prepare("select 1"),
   };
 }
 
