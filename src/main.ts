@@ -1,10 +1,8 @@
-import { startGateway } from "./app.js";
+import { type Gateway, startGateway } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
+/** A configuration problem (a bad variable, a busy port, a database we cannot write): one line naming it, exit 1. */
+function stopOn(error: unknown): never {
   if (error instanceof ConfigError) {
     console.error(`Configuration error: ${error.message}`);
     process.exit(1);
@@ -12,7 +10,19 @@ try {
   throw error;
 }
 
-const gateway = await startGateway(config);
+let config: Config;
+try {
+  config = loadConfig();
+} catch (error) {
+  stopOn(error);
+}
+
+let gateway: Gateway;
+try {
+  gateway = await startGateway(config);
+} catch (error) {
+  stopOn(error);
+}
 console.log(`KakaoPay gateway on ${gateway.url}/graphql (Adyen: ${config.adyen.environment})`);
 if (gateway.simulator) console.log(`Adyen simulator on ${gateway.simulator.url}`);
 else if (config.simulator?.url) console.log(`Adyen simulator (its own process) on ${config.simulator.url}`);

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
 import { stackOf } from "../graphql/errors.js";
 
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
@@ -11,8 +11,8 @@ export interface GatewayRoutes {
 }
 
 /** The gateway's HTTP surface: /graphql, /webhooks/adyen, /healthz and /readyz, on a bare node:http server. */
-export function handleRequests(server: Server, routes: GatewayRoutes): void {
-  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+export function requestHandler(routes: GatewayRoutes): RequestListener {
+  return (request: IncomingMessage, response: ServerResponse) => {
     route(request, response, routes).catch((error: unknown) => {
       routes.log(`request ${request.method} ${request.url?.split("?")[0]} failed: ${stackOf(error)}`);
       if (!response.headersSent) {
@@ -22,8 +22,13 @@ export function handleRequests(server: Server, routes: GatewayRoutes): void {
         response.destroy();
       }
     });
-  });
+  };
 }
+
+/** Every request while the gateway starts (its port is bound before the routes exist): 503, try again shortly. */
+export const answerStarting: RequestListener = (_request, response) => {
+  plain(response, 503, "starting", { "retry-after": "1" });
+};
 
 async function route(request: IncomingMessage, response: ServerResponse, routes: GatewayRoutes): Promise<void> {
   const url = request.url ?? "/";
