@@ -1,5 +1,5 @@
 import { createServer, type RequestListener, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
@@ -12,6 +12,7 @@ import { jitExecution } from "./graphql/jit-executor.js";
 import { armorConfig } from "./graphql/limits.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import { graphqlRoute } from "./http/graphql-route.js";
+import { trackConnections } from "./http/connections.js";
 import { answerStarting, requestHandler } from "./http/server.js";
 import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
@@ -30,8 +31,15 @@ export interface Gateway {
   server: Server;
   simulator: RunningSimulator | null;
   metrics: GatewayMetrics;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests in progress finish (cutting clients that stopped sending), then always drains the
+   * webhook queue and closes the store. After `graceMs`, connections still open are cut.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** How long a shutdown waits for requests in progress before cutting them: an orchestrator kills us soon after. */
+export const SHUTDOWN_GRACE_MS = 15_000;
 
 export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
   startKakaoPayPayment(input: {
@@ -53,6 +61,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
   // port before it is bound): until the gateway is ready, every request is answered 503.
   let serve: RequestListener = answerStarting;
   const server = createServer((request, response) => serve(request, response));
+  const connections = trackConnections(server);
   try {
     await listen(server, config.port, config.host, "PORT");
     const { address, port } = server.address() as AddressInfo;
@@ -79,7 +88,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
         throw portProblem(error, "SIMULATOR_PORT", simulatorPort, "127.0.0.1");
       });
     }
-    return await serveGateway(config, log, { stores, server, url, simulator, ready: (listener) => (serve = listener) });
+    return await serveGateway(config, log, { stores, server, url, simulator, connections, ready: (listener) => (serve = listener) });
   } catch (error) {
     // Nothing half-started is left behind: the port, the simulator and the database are released.
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -94,6 +103,7 @@ interface Started {
   server: Server;
   url: string;
   simulator: RunningSimulator | null;
+  connections: ReturnType<typeof trackConnections>;
   /** Installs the routes in place of the start-up 503. */
   ready: (listener: RequestListener) => void;
 }
@@ -101,7 +111,7 @@ interface Started {
 async function serveGateway(
   config: Config,
   log: (line: string) => void,
-  { stores, server, url, simulator, ready }: Started,
+  { stores, server, url, simulator, connections, ready }: Started,
 ): Promise<Gateway> {
   const feed = new InProcessStatusFeed();
   const metrics = new GatewayMetrics();
@@ -195,6 +205,7 @@ async function serveGateway(
     authenticate: (authorization) => authenticator.authenticate(authorization),
     log,
   });
+  server.on("upgrade", (_request, socket) => connections.release(socket as Socket));
   // Items acknowledged before a crash but not applied: apply them now.
   await webhooks.applyUnapplied();
 
@@ -203,19 +214,23 @@ async function serveGateway(
     server,
     simulator,
     metrics,
-    async close() {
-      // Stop accepting, let in-flight requests finish, then release what they used.
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      // A connection whose request finishes during shutdown would otherwise idle until keep-alive times out.
-      const reaper = setInterval(() => server.closeIdleConnections(), 50);
-      server.closeIdleConnections();
-      await subscriptions.close();
-      await drained;
-      clearInterval(reaper);
-      await webhooks.idle();
-      await simulator?.close();
-      await apollo.stop();
-      await stores.close();
+    async close(graceMs = SHUTDOWN_GRACE_MS) {
+      const failures: unknown[] = [];
+      // Each step runs even when one before it failed: the webhook queue and the store are always drained and closed.
+      const step = async (run: () => Promise<void> | undefined) => {
+        try {
+          await run();
+        } catch (error) {
+          failures.push(error);
+        }
+      };
+      await step(() => subscriptions.close());
+      await step(() => connections.close(graceMs));
+      await step(() => webhooks.idle());
+      await step(() => simulator?.close());
+      await step(() => apollo.stop());
+      await step(() => stores.close());
+      if (failures.length > 0) throw failures[0];
     },
   };
 }

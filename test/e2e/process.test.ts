@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:net";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { print } from "graphql";
@@ -256,4 +256,35 @@ describe("start-up", () => {
     expect(statuses.length).toBeGreaterThan(0);
     expect(statuses.every((status) => status === 200 || status === 503)).toBe(true);
   }, 120_000);
+});
+
+describe("shutdown with a slow client", () => {
+  it("cuts requests that make no progress, still drains and closes the store, and exits 0", async () => {
+    const dir = tempDir();
+    const gw = await gateway(dir);
+    await graphqlRequest(gw.url, StartKakaoPayPaymentDocument, { input: paymentInput("before-slow-client") });
+    const { port } = new URL(gw.url);
+    const stalled = await Promise.all(
+      [
+        // Headers sent, body promised but only half sent.
+        'POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"query":',
+        // Headers never finished.
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n",
+      ].map(
+        (partial) =>
+          new Promise<ReturnType<typeof connect>>((resolve) => {
+            const socket = connect(Number(port), "127.0.0.1", () => socket.write(partial, () => resolve(socket)));
+            socket.on("error", () => {});
+          }),
+      ),
+    );
+    // The gateway has the half-sent request in hand before the signal.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gw.child.kill("SIGTERM");
+    expect(await gw.exited).toEqual({ code: 0, signal: null });
+    for (const socket of stalled) socket.destroy();
+    // The store was closed: the WAL was folded back and removed, the payment is in the database file.
+    expect(existsSync(join(dir, "gateway.db-wal"))).toBe(false);
+    expect(tableRows({ dir }, "payments").some((r) => r.reference === "before-slow-client")).toBe(true);
+  }, 40_000);
 });
