@@ -258,6 +258,35 @@ describe("start-up", () => {
   }, 120_000);
 });
 
+describe("npm start", () => {
+  it("SIGTERM to the npm start process reaches the gateway: it stops and frees its ports", async () => {
+    const dir = tempDir();
+    // --ignore-scripts skips only prestart (the build `npm test` already ran, which would rewrite dist/ under the
+    // other test files' processes); the start script and npm's handling of the signal are the real ones.
+    const gw = await startGatewayProcess(dir, {}, ["npm", "start", "--ignore-scripts"]);
+    children.push(gw);
+    expect((await fetch(`${gw.url}/healthz`)).status).toBe(200);
+    gw.child.kill("SIGTERM");
+    await gw.exited;
+    const refused = async (url: string) => {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        try {
+          await fetch(url, { signal: AbortSignal.timeout(2_000) });
+        } catch {
+          return true;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      return false;
+    };
+    expect(await refused(`${gw.url}/healthz`)).toBe(true);
+    expect(await refused(`${gw.simulatorUrl}/`)).toBe(true);
+    // The gateway stopped through its graceful path, not by being orphaned and killed.
+    expect(gw.output.some((line) => line.startsWith("SIGTERM: "))).toBe(true);
+  }, 60_000);
+});
+
 describe("shutdown with a slow client", () => {
   it("cuts requests that make no progress, still drains and closes the store, and exits 0", async () => {
     const dir = tempDir();
