@@ -70,10 +70,8 @@ export function clientErrorFormatter({ production, log }: { production: boolean;
       return { message: formatted.message, extensions: { code } };
     }
     if (isClientStatus(error)) return { message: formatted.message, extensions: { code: "BAD_REQUEST" } };
-    const cause = original ?? error;
-    log(
-      `graphql internal error at ${formatted.path?.join(".") ?? "request"}: ${cause instanceof Error ? (cause.stack ?? `${cause.name}: ${cause.message}`) : String(cause)}`,
-    );
+    const where = formatted.path ? ` at ${formatted.path.join(".")}` : "";
+    log(`internal error${where}: ${stackOf(original ?? error)}`);
     return {
       message: "Internal error",
       locations: formatted.locations,
@@ -81,4 +79,9 @@ export function clientErrorFormatter({ production, log }: { production: boolean;
       extensions: { code: "INTERNAL_SERVER_ERROR" },
     };
   };
+}
+
+/** An error's stack (which starts with its name and message) for the operator's log. */
+export function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }

@@ -111,9 +111,14 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
       }),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,
-      // onError only sees what onSubscribe rejected: the client's operation is at fault, as Apollo's validation says.
+      // onError sees what onSubscribe rejected (the client's operation is at fault, as Apollo's validation says) and
+      // what a running subscription threw, which graphql-ws wraps with the thrown error as originalError.
       onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => formatError({ ...e.toJSON(), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }, e)),
+        errors.map((e) =>
+          e.originalError
+            ? formatError(e.toJSON(), e)
+            : formatError({ ...e.toJSON(), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }, e),
+        ),
     },
     wss,
   );

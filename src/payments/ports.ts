@@ -138,7 +138,7 @@ export interface PaymentStore {
   expireOrphans(): Promise<PaymentId[]>;
   /** The recorded changes after `afterVersion`, oldest first. */
   listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]>;
-  /** Resolves when the database answers. */
+  /** Resolves when the database commits a write (a probe that changes nothing): what /readyz reports. */
   ping(): Promise<void>;
 }
 

@@ -16,7 +16,7 @@ import type {
 import { NotificationOutcome } from "../../payments/notification.js";
 import type { EventSource, PaymentStatus } from "../../payments/status.js";
 import { decideTransition, type PaymentSignal } from "../../payments/transitions.js";
-import { type SqliteDatabase, setPlaceholder } from "./database.js";
+import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
 
@@ -31,7 +31,7 @@ export class SqlitePaymentStore implements PaymentStore {
   private readonly q: ReturnType<typeof prepareQueries>;
 
   constructor(
-    db: SqliteDatabase,
+    private readonly db: SqliteDatabase,
     private readonly writes: GroupCommit,
     private readonly sessionLifetimeMs: number,
   ) {
@@ -203,7 +203,8 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async ping(): Promise<void> {
-    this.q.ping.get();
+    // Through the group commit, like every write: ready means a write commits, not only that reads answer.
+    await this.writes.write(() => probeWrite(this.db.$client));
   }
 }
 
@@ -362,7 +363,6 @@ function prepareQueries(db: SqliteDatabase) {
       .set({ outcome: NotificationOutcome.APPLIED })
       .where(eq(notificationInbox.id, p("id")))
       .prepare(),
-    ping: db.$client.prepare("select 1"),
   };
 }
 
