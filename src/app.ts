@@ -7,6 +7,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { AdyenCheckout } from "./adyen/checkout.js";
 import type { Config } from "./config.js";
 import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
+import { documentStore } from "./graphql/document-cache.js";
 import { formatError } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
 import { armorConfig } from "./graphql/limits.js";
@@ -116,6 +117,8 @@ export async function startGateway(config: Config, log: (line: string) => void =
   const armor = new ApolloArmor(armorConfig()).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: jitExecution(schema),
+    // Apollo's default store sizes a document by its JSON, which leaves out the (comment-padded) text it keeps.
+    documentStore: documentStore(),
     formatError,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,

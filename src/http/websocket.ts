@@ -12,6 +12,7 @@ import type { Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { GatewayContext } from "../graphql/context.js";
+import { ByteCappedCache, DOCUMENT_CACHE_BYTES, documentBytes, hashOf } from "../graphql/document-cache.js";
 import { formatError } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
 import { ErrorCode } from "../payments/errors.js";
@@ -23,8 +24,6 @@ import type { Payments } from "../payments/use-cases.js";
 export const WS_MAX_PAYLOAD = 64 * 1024;
 
 type ConnectionParams = { authorization?: unknown };
-
-const MAX_VALIDATED = 1000;
 
 export interface WebSocketOptions {
   schema: GraphQLSchema;
@@ -42,7 +41,7 @@ export interface WebSocketOptions {
 export function serveSubscriptions(server: Server, options: WebSocketOptions): { close(): Promise<void> } {
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_MAX_PAYLOAD });
   // Apps send the same few subscription documents: each is parsed and validated once.
-  const validated = new Map<string, DocumentNode>();
+  const validated = new ByteCappedCache<DocumentNode>(DOCUMENT_CACHE_BYTES, documentBytes);
   const rules = [
     ...specifiedRules,
     ...limitRules(),
@@ -55,7 +54,8 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
       connectionInitWaitTimeout: 5_000,
       // Parse and validate here, with the HTTP limits: graphql-ws would otherwise use the standard rules only.
       onSubscribe: (_ctx, _id, payload) => {
-        let document = validated.get(payload.query);
+        const key = hashOf(payload.query);
+        let document = validated.get(key);
         if (!document) {
           try {
             document = parse(payload.query, { maxTokens: OPERATION_LIMITS.maxTokens });
@@ -64,8 +64,7 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
           }
           const errors = validate(options.schema, document, rules);
           if (errors.length > 0) return errors;
-          if (validated.size >= MAX_VALIDATED) validated.clear();
-          validated.set(payload.query, document);
+          validated.set(key, document);
         }
         return {
           schema: options.schema,
