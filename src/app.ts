@@ -13,6 +13,7 @@ import { jitExecution } from "./graphql/jit-executor.js";
 import { armorConfig } from "./graphql/limits.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import { graphqlRoute } from "./http/graphql-route.js";
+import { limitConnections, serverOptions } from "./http/limits.js";
 import { handleRequests } from "./http/server.js";
 import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
@@ -48,7 +49,7 @@ export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
 export async function startGateway(config: Config, log: (line: string) => void = console.log): Promise<Gateway> {
   // Bind first: the simulator must know where to send webhooks, and nobody knows this port until we return.
-  const server = createServer();
+  const server = createServer(serverOptions(config.limits));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);
@@ -144,11 +145,15 @@ export async function startGateway(config: Config, log: (line: string) => void =
   await apollo.start();
 
   handleRequests(server, {
-    graphql: graphqlRoute(apollo, (request) => ({
-      owner: authenticator.authenticate(request.headers.authorization),
-      payments,
-      storedPaymentMethods,
-    })),
+    graphql: graphqlRoute(
+      apollo,
+      (request) => ({
+        owner: authenticator.authenticate(request.headers.authorization),
+        payments,
+        storedPaymentMethods,
+      }),
+      (request) => authenticator.authenticate(request.headers.authorization) !== null,
+    ),
     webhook: webhookRoute({
       webhooks,
       username: config.adyen.webhookUsername,
@@ -161,6 +166,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
       return true;
     },
     log,
+    admit: limitConnections(server, config.limits),
   });
   const subscriptions = serveSubscriptions(server, {
     schema,
