@@ -174,6 +174,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     payments,
     storedPaymentMethods,
     authenticate: (authorization) => authenticator.authenticate(authorization),
+    limits: config.limits,
   });
   // Items acknowledged before a crash but not applied: apply them now.
   await webhooks.applyUnapplied();

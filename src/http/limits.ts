@@ -32,3 +32,30 @@ export function limitConnections(server: Server, limits: Limits): (request: Inco
   });
   return (_request, path) => open <= limits.maxConnections || RESERVED_PATHS.has(path);
 }
+
+/** graphql-ws close codes of our own (4400–4499 are graphql-ws's): documented in README "Security". */
+export const CloseCode = {
+  TooManySocketsForKey: 4290,
+  TooManySubscriptionsOnSocket: 4291,
+} as const;
+
+/** Open WebSockets per API key name, so that one key cannot hold every socket. */
+export class SocketQuota {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly maxPerKey: number) {}
+
+  /** Takes a place for `key`, or returns false when it holds maxPerKey already. */
+  take(key: string): boolean {
+    const held = this.open.get(key) ?? 0;
+    if (held >= this.maxPerKey) return false;
+    this.open.set(key, held + 1);
+    return true;
+  }
+
+  release(key: string): void {
+    const held = (this.open.get(key) ?? 0) - 1;
+    if (held > 0) this.open.set(key, held);
+    else this.open.delete(key);
+  }
+}

@@ -19,6 +19,7 @@ import { ErrorCode } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
+import { CloseCode, SocketQuota } from "./limits.js";
 
 /** ws accepts 100 MiB messages by default; a subscription request is a few hundred bytes. */
 export const WS_MAX_PAYLOAD = 64 * 1024;
@@ -32,6 +33,7 @@ export interface WebSocketOptions {
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
   authenticate: (authorization: unknown) => ApiKeyName | null;
+  limits: { maxSocketsPerKey: number; maxSubscriptionsPerSocket: number };
 }
 
 /**
@@ -48,12 +50,18 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     SubscriptionsOnlyRule,
     ...(options.production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
-  const disposable = useServer<ConnectionParams, { owner?: ApiKeyName }>(
+  const quota = new SocketQuota(options.limits.maxSocketsPerKey);
+  const disposable = useServer<ConnectionParams, { owner?: ApiKeyName; counted?: boolean }>(
     {
       schema: options.schema,
       connectionInitWaitTimeout: 5_000,
       // Parse and validate here, with the HTTP limits: graphql-ws would otherwise use the standard rules only.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, _id, payload) => {
+        // graphql-ws has already registered this one.
+        if (Object.keys(ctx.subscriptions).length > options.limits.maxSubscriptionsPerSocket) {
+          ctx.extra.socket.close(CloseCode.TooManySubscriptionsOnSocket, "too many subscriptions on this socket");
+          return [new GraphQLError("too many subscriptions on this socket")];
+        }
         const key = hashOf(payload.query);
         let document = validated.get(key);
         if (!document) {
@@ -76,8 +84,17 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
       onConnect: (ctx) => {
         const owner = options.authenticate(ctx.connectionParams?.authorization);
         if (!owner) return false;
+        if (!quota.take(owner)) {
+          // Closed first: graphql-ws's own 4403 for `false` is then ignored, and the client sees why.
+          ctx.extra.socket.close(CloseCode.TooManySocketsForKey, "too many sockets for this API key");
+          return false;
+        }
         ctx.extra.owner = owner;
+        ctx.extra.counted = true;
         return true;
+      },
+      onClose: (ctx) => {
+        if (ctx.extra.counted && ctx.extra.owner) quota.release(ctx.extra.owner);
       },
       context: (ctx: Context<ConnectionParams, Extra & { owner?: ApiKeyName }>): GatewayContext => ({
         owner: ctx.extra.owner ?? null,
