@@ -10,7 +10,7 @@ import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
 import { documentStore } from "./graphql/document-cache.js";
 import { formatError } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
-import { armorConfig } from "./graphql/limits.js";
+import { AdyenFieldsOnceRule, armorConfig } from "./graphql/limits.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import { graphqlRoute } from "./http/graphql-route.js";
 import { limitConnections, serverOptions } from "./http/limits.js";
@@ -128,7 +128,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     csrfPrevention: true,
     introspection: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
-    validationRules: armor.validationRules,
+    validationRules: [...armor.validationRules, AdyenFieldsOnceRule],
     plugins: [
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),

@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALPHA_KEY, TestGateway } from "../support/gateway.js";
+
+/** Calls the gateway made to one Adyen Checkout path, as the simulator counted them. */
+const adyenCalls = (gw: TestGateway, path: string) => gw.simulator.control.stats().requestsByPath[path] ?? 0;
+
+async function post(gw: TestGateway, query: string, apiKey = ALPHA_KEY) {
+  const response = await fetch(`${gw.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ query }),
+  });
+  const body = (await response.json()) as {
+    data?: Record<string, unknown> | null;
+    errors?: Array<{ message: string; extensions: Record<string, unknown> }>;
+  };
+  return { status: response.status, headers: response.headers, ...body };
+}
+
+const methods = (value: number) => `paymentMethods(input: { amount: { value: ${value}, currency: "KRW" }, countryCode: "KR" }) { type }`;
+
+describe("Adyen amplification", () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await TestGateway.start();
+  });
+  afterAll(() => gw.close());
+
+  it("refuses an operation that names an Adyen-calling field more than once, without calling Adyen", async () => {
+    const before = adyenCalls(gw, "/v72/paymentMethods");
+    const aliased = Array.from({ length: 5 }, (_, i) => `m${i}: ${methods(1000 + i)}`).join(" ");
+    const result = await post(gw, `{ ${aliased} }`);
+    expect(result.data ?? null).toBeNull();
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]?.extensions.code).toBe("BAD_USER_INPUT");
+    expect(result.errors?.[0]?.message).toContain("paymentMethods");
+    expect(adyenCalls(gw, "/v72/paymentMethods")).toBe(before);
+  });
+
+  it("counts fields reached through fragments too", async () => {
+    const result = await post(
+      gw,
+      `{ ...A ... on Query { storedPaymentMethods(shopperReference: "s-1") { id } } } fragment A on Query { s: storedPaymentMethods(shopperReference: "s-2") { id } }`,
+    );
+    expect(result.errors?.[0]?.extensions.code).toBe("BAD_USER_INPUT");
+    expect(result.errors?.[0]?.message).toContain("storedPaymentMethods");
+  });
+});
