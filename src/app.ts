@@ -4,6 +4,7 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { CachingProvider } from "./adyen/caching-provider.js";
 import { AdyenCheckout } from "./adyen/checkout.js";
 import type { Config } from "./config.js";
 import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
@@ -90,13 +91,17 @@ export async function startGateway(config: Config, log: (line: string) => void =
     telemetry: metrics,
     log,
   });
-  const provider = new AdyenCheckout({
+  const checkout = new AdyenCheckout({
     environment: config.adyen.environment,
     apiKey: config.adyen.apiKey,
     merchantAccount: config.adyen.merchantAccount,
     liveUrlPrefix: config.adyen.liveUrlPrefix,
     timeoutMs: config.adyen.timeoutMs,
     simulatorUrl: config.simulator?.url ?? simulator?.url,
+  });
+  const provider = new CachingProvider(checkout, {
+    paymentMethodsTtlMs: config.limits.paymentMethodsCacheMs,
+    storedMethodsIntervalMs: config.limits.storedMethodsLookupIntervalMs,
   });
   const payments = new Payments({
     store: stores.payments,

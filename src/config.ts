@@ -54,6 +54,8 @@ export interface Limits {
   adyenOperationsPerMinute: number;
   /** How long one paymentMethods answer of Adyen is reused for the same input. */
   paymentMethodsCacheMs: number;
+  /** A shopper's stored methods are looked up at Adyen at most once per this. */
+  storedMethodsLookupIntervalMs: number;
 }
 
 /** A bad environment variable: the message is one line that names it, and never echoes its value. */
@@ -164,6 +166,7 @@ function readLimits(env: Env): Limits {
     maxSubscriptionsPerSocket: readInt(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", 100, 1, 100_000),
     adyenOperationsPerMinute: readInt(env, "ADYEN_RATE_LIMIT_PER_MINUTE", 600, 1, 1_000_000),
     paymentMethodsCacheMs: readInt(env, "PAYMENT_METHODS_CACHE_SECONDS", 60, 0, 3_600) * 1000,
+    storedMethodsLookupIntervalMs: readInt(env, "STORED_METHODS_LOOKUP_SECONDS", 10, 0, 3_600) * 1000,
   };
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALPHA_KEY, TestGateway } from "../support/gateway.js";
+import { ALPHA_KEY, BETA_KEY, TestGateway } from "../support/gateway.js";
 
 /** Calls the gateway made to one Adyen Checkout path, as the simulator counted them. */
 const adyenCalls = (gw: TestGateway, path: string) => gw.simulator.control.stats().requestsByPath[path] ?? 0;
@@ -44,5 +44,27 @@ describe("Adyen amplification", () => {
     );
     expect(result.errors?.[0]?.extensions.code).toBe("BAD_USER_INPUT");
     expect(result.errors?.[0]?.message).toContain("storedPaymentMethods");
+  });
+
+  it("answers a repeated paymentMethods input from one Adyen call", async () => {
+    const before = adyenCalls(gw, "/v72/paymentMethods");
+    for (let i = 0; i < 3; i++) {
+      const result = await post(gw, `{ ${methods(4321)} }`, i === 1 ? BETA_KEY : ALPHA_KEY);
+      expect(result.errors).toBeUndefined();
+      expect(result.data?.paymentMethods).toContainEqual({ type: "kakaopay" });
+    }
+    expect(adyenCalls(gw, "/v72/paymentMethods")).toBe(before + 1);
+    // Another input is another Adyen call.
+    await post(gw, `{ ${methods(4322)} }`);
+    expect(adyenCalls(gw, "/v72/paymentMethods")).toBe(before + 2);
+  });
+
+  it("makes one Adyen lookup for concurrent storedPaymentMethods of one shopper", async () => {
+    const before = adyenCalls(gw, "/v72/storedPaymentMethods");
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => post(gw, `{ storedPaymentMethods(shopperReference: "coalesced-shopper") { id } }`)),
+    );
+    for (const result of results) expect(result.data).toEqual({ storedPaymentMethods: [] });
+    expect(adyenCalls(gw, "/v72/storedPaymentMethods")).toBe(before + 1);
   });
 });
