@@ -11,6 +11,7 @@ import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
 import { documentStore } from "./graphql/document-cache.js";
 import { formatError } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
+import { adyenRateLimit } from "./graphql/rate-limit.js";
 import { AdyenFieldsOnceRule, armorConfig } from "./graphql/limits.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
 import { graphqlRoute } from "./http/graphql-route.js";
@@ -19,6 +20,7 @@ import { handleRequests } from "./http/server.js";
 import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
 import { ReturnUrlPolicy } from "./payments/input.js";
+import { RateLimiter } from "./payments/rate-limit.js";
 import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Payments } from "./payments/use-cases.js";
 import { PaymentWebhooks } from "./payments/webhooks.js";
@@ -137,6 +139,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     plugins: [
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
+      adyenRateLimit(new RateLimiter(config.limits.adyenOperationsPerMinute)),
       ApolloServerPluginCacheControlDisabled(),
       config.production
         ? ApolloServerPluginLandingPageDisabled()

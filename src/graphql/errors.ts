@@ -28,6 +28,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
         code: original.code,
         ...(original.details.field ? { field: original.details.field } : {}),
         ...(original.details.providerErrorCode ? { providerErrorCode: original.details.providerErrorCode } : {}),
+        ...(original.details.retryAfterSeconds ? { retryAfterSeconds: original.details.retryAfterSeconds } : {}),
       },
     };
   }

@@ -7,6 +7,7 @@ export const ErrorCode = {
   INVALID_STATE: "INVALID_STATE",
   PROVIDER_REJECTED: "PROVIDER_REJECTED",
   PROVIDER_UNAVAILABLE: "PROVIDER_UNAVAILABLE",
+  RATE_LIMITED: "RATE_LIMITED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -15,7 +16,7 @@ export class GatewayError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { field?: string; providerErrorCode?: string } = {},
+    readonly details: { field?: string; providerErrorCode?: string; retryAfterSeconds?: number } = {},
   ) {
     super(message);
     this.name = "GatewayError";

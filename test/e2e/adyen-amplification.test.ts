@@ -68,3 +68,27 @@ describe("Adyen amplification", () => {
     expect(adyenCalls(gw, "/v72/storedPaymentMethods")).toBe(before + 1);
   });
 });
+
+describe("ADYEN_RATE_LIMIT_PER_MINUTE", () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await TestGateway.start({ ADYEN_RATE_LIMIT_PER_MINUTE: "3" });
+  });
+  afterAll(() => gw.close());
+
+  it("answers RATE_LIMITED with retryAfterSeconds once a key has sent its Adyen-calling operations", async () => {
+    for (let i = 0; i < 3; i++) expect((await post(gw, `{ ${methods(2000 + i)} }`)).errors).toBeUndefined();
+    const before = adyenCalls(gw, "/v72/paymentMethods");
+    const limited = await post(gw, `{ ${methods(2100)} }`);
+    expect(limited.status).toBe(429);
+    expect(limited.errors?.[0]?.extensions.code).toBe("RATE_LIMITED");
+    const retryAfter = limited.errors?.[0]?.extensions.retryAfterSeconds;
+    expect(Number.isInteger(retryAfter) && (retryAfter as number) > 0).toBe(true);
+    expect(limited.headers.get("retry-after")).toBe(String(retryAfter));
+    expect(adyenCalls(gw, "/v72/paymentMethods")).toBe(before);
+
+    // Another key has its own budget, and operations that do not call Adyen are not limited.
+    expect((await post(gw, `{ ${methods(2200)} }`, BETA_KEY)).errors).toBeUndefined();
+    expect((await post(gw, `{ payment(id: "nope") { id } }`)).data).toEqual({ payment: null });
+  });
+});
