@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { ALPHA_KEY, eventually, TestGateway } from "../support/gateway.js";
 import { notificationBody, postWebhook, signedItem } from "../support/webhooks.js";
 
@@ -110,6 +111,17 @@ describe("MAX_CONNECTIONS", () => {
       notificationBody([signedItem({ eventCode: "AUTHORISATION", pspReference: "PSPLIMIT0000001", merchantReference: "x" })]),
     );
     expect(webhook).toEqual({ status: 200, text: "[accepted]" });
+    // A WebSocket is a general connection too.
+    const upgrade = await new Promise<number>((resolve) => {
+      const socket = new WebSocket(`${url.replace("http", "ws")}/graphql`, "graphql-transport-ws");
+      socket.on("unexpected-response", (_request, response) => resolve(response.statusCode ?? 0));
+      socket.on("open", () => {
+        socket.close();
+        resolve(101);
+      });
+      socket.on("error", () => {});
+    });
+    expect(upgrade).toBe(503);
 
     // Once the slow clients let go, /graphql is served again.
     for (const socket of opened.splice(0)) socket.destroy();
