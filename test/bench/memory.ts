@@ -21,10 +21,15 @@ const heapMb = args.get("heap");
 const API_KEY = "bench-memory-0123456789abcdef";
 const PADDING = "x".repeat(58 * 1024);
 
+/** The process's resident memory, or 0 once it has died (e.g. out of heap). */
 function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("VmRSS:"));
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return 0;
+  }
+  const line = status.split("\n").find((l) => l.startsWith("VmRSS:"));
   return Math.round(Number(line?.split(/\s+/)[1]) / 1024);
 }
 
@@ -60,6 +65,7 @@ const before = rssMb(gateway.pid);
 const statuses = new Map<number, number>();
 let next = 0;
 let failed = 0;
+let firstFailure: number | null = null;
 let peak = before;
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
@@ -70,6 +76,7 @@ await Promise.all(
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       } catch {
         failed++;
+        firstFailure ??= i;
       }
       if (i % 500 === 0) peak = Math.max(peak, rssMb(gateway.pid));
     }
@@ -89,6 +96,7 @@ console.log(
     rssPeakMb: alive ? Math.max(peak, after ?? 0) : peak,
     statuses: Object.fromEntries(statuses),
     failedRequests: failed,
+    firstFailedRequest: firstFailure,
     gatewayAlive: alive,
   }),
 );
