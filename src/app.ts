@@ -4,19 +4,24 @@ import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { CachingProvider } from "./adyen/caching-provider.js";
 import { AdyenCheckout } from "./adyen/checkout.js";
 import { type Config, ConfigError } from "./config.js";
 import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
+import { documentStore } from "./graphql/document-cache.js";
 import { clientErrorFormatter, stackOf } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
-import { armorConfig, httpOperationGuard, PARSE_OPTIONS } from "./graphql/limits.js";
+import { AdyenFieldsOnceRule, armorConfig, httpOperationGuard, PARSE_OPTIONS } from "./graphql/limits.js";
+import { adyenRateLimit } from "./graphql/rate-limit.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
-import { graphqlRoute } from "./http/graphql-route.js";
 import { trackConnections } from "./http/connections.js";
+import { graphqlRoute } from "./http/graphql-route.js";
+import { limitConnections, serverOptions } from "./http/limits.js";
 import { answerStarting, requestHandler } from "./http/server.js";
 import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
 import { ReturnUrlPolicy } from "./payments/input.js";
+import { RateLimiter } from "./payments/rate-limit.js";
 import { Refunds } from "./payments/refunds.js";
 import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Payments } from "./payments/use-cases.js";
@@ -96,7 +101,7 @@ export async function startGateway(
   // Bound before the routes exist (the simulator must know where to send webhooks, and with PORT=0 nobody knows this
   // port before it is bound): until the gateway is ready, every request is answered 503.
   let serve: RequestListener = answerStarting;
-  const server = createServer((request, response) => serve(request, response));
+  const server = createServer(serverOptions(config.limits), (request, response) => serve(request, response));
   const connections = trackConnections(server);
   try {
     await listen(server, config.port, config.host, "PORT");
@@ -171,7 +176,7 @@ async function serveGateway(
     log,
     sweep: tuning.webhookSweep,
   });
-  const provider = new AdyenCheckout({
+  const checkout = new AdyenCheckout({
     environment: config.adyen.environment,
     apiKey: config.adyen.apiKey,
     merchantAccount: config.adyen.merchantAccount,
@@ -179,6 +184,10 @@ async function serveGateway(
     timeoutMs: config.adyen.timeoutMs,
     simulatorUrl: config.simulator?.url ?? simulator?.url,
     log,
+  });
+  const provider = new CachingProvider(checkout, {
+    paymentMethodsTtlMs: config.limits.paymentMethodsCacheMs,
+    storedMethodsIntervalMs: config.limits.storedMethodsLookupIntervalMs,
   });
   const payments = new Payments({
     store: stores.payments,
@@ -211,6 +220,8 @@ async function serveGateway(
   const armor = new ApolloArmor(armorConfig()).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: jitExecution(schema),
+    // Apollo's default store sizes a document by its JSON, which leaves out the (comment-padded) text it keeps.
+    documentStore: documentStore(),
     formatError: clientErrorFormatter({ production: config.production, log }),
     parseOptions: PARSE_OPTIONS,
     includeStacktraceInErrorResponses: false,
@@ -219,11 +230,12 @@ async function serveGateway(
     stopOnTerminationSignals: false,
     csrfPrevention: true,
     introspection: !config.production,
-    validationRules: armor.validationRules,
+    validationRules: [...armor.validationRules, AdyenFieldsOnceRule],
     plugins: [
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       httpOperationGuard<GatewayContext>(),
+      adyenRateLimit(new RateLimiter(config.limits.adyenOperationsPerMinute)),
       ApolloServerPluginCacheControlDisabled(),
       config.production
         ? ApolloServerPluginLandingPageDisabled()
@@ -238,12 +250,16 @@ async function serveGateway(
 
   ready(
     requestHandler({
-      graphql: graphqlRoute(apollo, (request) => ({
-        owner: authenticator.authenticate(request.headers.authorization),
-        payments,
-        storedPaymentMethods,
-        refunds,
-      })),
+      graphql: graphqlRoute(
+        apollo,
+        (request) => ({
+          owner: authenticator.authenticate(request.headers.authorization),
+          payments,
+          storedPaymentMethods,
+          refunds,
+        }),
+        (request) => authenticator.authenticate(request.headers.authorization) !== null,
+      ),
       webhook: webhookRoute({
         webhooks,
         username: config.adyen.webhookUsername,
@@ -256,6 +272,7 @@ async function serveGateway(
         return true;
       },
       log,
+      admit: limitConnections(server, config.limits),
     }),
   );
   const subscriptions = serveSubscriptions(server, {
@@ -266,6 +283,7 @@ async function serveGateway(
     refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
     log,
+    limits: config.limits,
   });
   server.on("upgrade", (_request, socket) => connections.release(socket as Socket));
   // Items acknowledged before a crash but not applied are applied now, then the sweep retries what still fails.

@@ -35,6 +35,27 @@ export interface Config {
   } | null;
   /** Printed at start in simulator mode, so a developer can call the API at once. */
   generatedDevApiKey: string | null;
+  limits: Limits;
+}
+
+/** What one client may hold of the gateway (README "Security" lists them with their variables). */
+export interface Limits {
+  /** A request's headers must have arrived within this. */
+  headersTimeoutMs: number;
+  /** A whole request, body included, must have arrived within this. */
+  requestTimeoutMs: number;
+  /** Open connections served on every route; above it, only webhooks and health checks. */
+  maxConnections: number;
+  /** Connections kept beyond maxConnections for /webhooks/adyen, /healthz and /readyz. */
+  reservedConnections: number;
+  maxSocketsPerKey: number;
+  maxSubscriptionsPerSocket: number;
+  /** Operations calling Adyen that one API key may send per minute. */
+  adyenOperationsPerMinute: number;
+  /** How long one paymentMethods answer of Adyen is reused for the same input. */
+  paymentMethodsCacheMs: number;
+  /** A shopper's stored methods are looked up at Adyen at most once per this. */
+  storedMethodsLookupIntervalMs: number;
 }
 
 /** A bad environment variable: the message is one line that names it, and never echoes its value. */
@@ -125,6 +146,27 @@ export function loadConfig(env: Env = process.env): Config {
         }
       : null,
     generatedDevApiKey,
+    limits: readLimits(env),
+  };
+}
+
+function readLimits(env: Env): Limits {
+  const headersTimeoutMs = readInt(env, "HTTP_HEADERS_TIMEOUT_MS", 5_000, 100, 300_000);
+  const requestTimeoutMs = readInt(env, "HTTP_REQUEST_TIMEOUT_MS", 15_000, 100, 600_000);
+  // node:http refuses a header timeout longer than the whole request's.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError("HTTP_HEADERS_TIMEOUT_MS", "must not exceed HTTP_REQUEST_TIMEOUT_MS");
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    maxConnections: readInt(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+    reservedConnections: readInt(env, "RESERVED_CONNECTIONS", 100, 1, 100_000),
+    maxSocketsPerKey: readInt(env, "MAX_SOCKETS_PER_KEY", 100, 1, 1_000_000),
+    maxSubscriptionsPerSocket: readInt(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", 100, 1, 100_000),
+    adyenOperationsPerMinute: readInt(env, "ADYEN_RATE_LIMIT_PER_MINUTE", 600, 1, 1_000_000),
+    paymentMethodsCacheMs: readInt(env, "PAYMENT_METHODS_CACHE_SECONDS", 60, 0, 3_600) * 1000,
+    storedMethodsLookupIntervalMs: readInt(env, "STORED_METHODS_LOOKUP_SECONDS", 10, 0, 3_600) * 1000,
   };
 }
 

@@ -125,4 +125,26 @@ describe("configuration", () => {
       "Configuration error: ADYEN_HMAC_KEY must be the hex HMAC key from Adyen's Customer Area",
     ]);
   });
+
+  it("has short HTTP timeouts and the documented limits by default, each set by its variable", () => {
+    expect(loadConfig(TEST_ENV).limits).toEqual({
+      headersTimeoutMs: 5_000,
+      requestTimeoutMs: 15_000,
+      maxConnections: 10_000,
+      reservedConnections: 100,
+      maxSocketsPerKey: 100,
+      maxSubscriptionsPerSocket: 100,
+      adyenOperationsPerMinute: 600,
+      paymentMethodsCacheMs: 60_000,
+      storedMethodsLookupIntervalMs: 10_000,
+    });
+    expect(loadConfig({ ...TEST_ENV, MAX_SOCKETS_PER_KEY: "3", PAYMENT_METHODS_CACHE_SECONDS: "0" }).limits).toMatchObject({
+      maxSocketsPerKey: 3,
+      paymentMethodsCacheMs: 0,
+    });
+    expect(failure({ ...TEST_ENV, MAX_CONNECTIONS: "0" }).variable).toBe("MAX_CONNECTIONS");
+    expect(failure({ ...TEST_ENV, HTTP_HEADERS_TIMEOUT_MS: "20000", HTTP_REQUEST_TIMEOUT_MS: "10000" }).message).toBe(
+      "HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS",
+    );
+  });
 });

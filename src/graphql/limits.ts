@@ -4,7 +4,15 @@ import { costLimitRule } from "@escape.tech/graphql-armor-cost-limit";
 import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
-import { GraphQLError, Kind, type ValidationContext, type ValidationRule } from "graphql";
+import {
+  type FragmentDefinitionNode,
+  GraphQLError,
+  Kind,
+  type OperationDefinitionNode,
+  type SelectionNode,
+  type ValidationContext,
+  type ValidationRule,
+} from "graphql";
 
 /**
  * The limits every operation meets, over HTTP (graphql-armor's Apollo plugins) and over graphql-ws (the same
@@ -94,4 +102,54 @@ export function httpOperationGuard<T extends object>(): ApolloServerPlugin<T> {
 
 function requestError(message: string, code: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code, http: { status: 400, headers: new HeaderMap() } } });
+}
+/** Root fields that call Adyen: one operation may name each once (aliases would multiply the calls). */
+export const ADYEN_CALLING_FIELDS = new Set([
+  "paymentMethods",
+  "storedPaymentMethods",
+  "startKakaoPayPayment",
+  "submitPaymentDetails",
+  "chargeStoredPaymentMethod",
+  "disableStoredPaymentMethod",
+  "refundPayment",
+]);
+
+/** The names of an operation's root fields, through its inline fragments and fragment spreads, once per occurrence. */
+export function rootFieldNames(
+  operation: OperationDefinitionNode,
+  fragment: (name: string) => FragmentDefinitionNode | null | undefined,
+): string[] {
+  const names: string[] = [];
+  const seen = new Set<string>();
+  const walk = (selections: readonly SelectionNode[]) => {
+    for (const selection of selections) {
+      if (selection.kind === Kind.FIELD) names.push(selection.name.value);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) walk(selection.selectionSet.selections);
+      else if (!seen.has(selection.name.value)) {
+        // A fragment spread twice still selects its fields once: GraphQL merges them.
+        seen.add(selection.name.value);
+        const definition = fragment(selection.name.value);
+        if (definition) walk(definition.selectionSet.selections);
+      }
+    }
+  };
+  walk(operation.selectionSet.selections);
+  return names;
+}
+
+/** Each Adyen-calling root field at most once per operation: five aliases must not make five calls to Adyen. */
+export function AdyenFieldsOnceRule(context: ValidationContext) {
+  return {
+    OperationDefinition(node: OperationDefinitionNode) {
+      const counted = new Map<string, number>();
+      for (const name of rootFieldNames(node, (n) => context.getFragment(n))) {
+        if (ADYEN_CALLING_FIELDS.has(name)) counted.set(name, (counted.get(name) ?? 0) + 1);
+      }
+      for (const [name, count] of counted) {
+        if (count > 1) {
+          context.reportError(new GraphQLError(`${name} may appear once per operation (each one calls Adyen); it appears ${count} times`));
+        }
+      }
+    },
+  };
 }

@@ -8,6 +8,8 @@ export interface GatewayRoutes {
   webhook?: RouteHandler;
   ready: () => Promise<boolean>;
   log: (line: string) => void;
+  /** Whether a request to this path may be served now (limits.ts: above MAX_CONNECTIONS, only reserved paths). */
+  admit?: (request: IncomingMessage, path: string) => boolean;
 }
 
 /** The gateway's HTTP surface: /graphql, /webhooks/adyen, /healthz and /readyz, on a bare node:http server. */
@@ -35,6 +37,9 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
   const queryAt = url.indexOf("?");
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   const search = queryAt === -1 ? "" : url.slice(queryAt);
+  if (routes.admit && !routes.admit(request, path)) {
+    return plain(response, 503, "too many connections; retry shortly", { "retry-after": "1", connection: "close" });
+  }
   if (path === "/graphql") return routes.graphql(request, response, search);
   if (path === "/webhooks/adyen" && routes.webhook) {
     if (request.method !== "POST") return plain(response, 405, "use POST", { allow: "POST" });

@@ -12,12 +12,14 @@ import type { Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { GatewayContext } from "../graphql/context.js";
+import { ByteCappedCache, DOCUMENT_CACHE_BYTES, documentBytes, hashOf } from "../graphql/document-cache.js";
 import { clientErrorFormatter } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
 import type { ApiKeyName } from "../payments/ids.js";
 import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
+import { CloseCode, SocketQuota } from "./limits.js";
 
 /** ws accepts 100 MiB messages by default; a subscription request is a few hundred bytes. */
 export const WS_MAX_PAYLOAD = 64 * 1024;
@@ -43,8 +45,6 @@ export function rateLimited(log: (line: string) => void, intervalMs: number): (l
 
 type ConnectionParams = { authorization?: unknown };
 
-const MAX_VALIDATED = 1000;
-
 export interface WebSocketOptions {
   schema: GraphQLSchema;
   /** No introspection and no field suggestions in production, over WebSocket as over HTTP. */
@@ -54,6 +54,7 @@ export interface WebSocketOptions {
   refunds: Refunds;
   authenticate: (authorization: unknown) => ApiKeyName | null;
   log: (line: string) => void;
+  limits: { maxSocketsPerKey: number; maxSubscriptionsPerSocket: number };
 }
 
 /**
@@ -63,7 +64,7 @@ export interface WebSocketOptions {
 export function serveSubscriptions(server: Server, options: WebSocketOptions): { close(): Promise<void> } {
   const wss = new WebSocketServer({ server, path: "/graphql", maxPayload: WS_MAX_PAYLOAD });
   // Apps send the same few subscription documents: each is parsed and validated once.
-  const validated = new Map<string, DocumentNode>();
+  const validated = new ByteCappedCache<DocumentNode>(DOCUMENT_CACHE_BYTES, documentBytes);
   // The same error policy as Apollo's over HTTP (src/app.ts): a client sees the same error on either transport.
   const formatError = clientErrorFormatter({ production: options.production, log: options.log });
   const rules = [
@@ -72,13 +73,20 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     SubscriptionsOnlyRule,
     ...(options.production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
-  const disposable = useServer<ConnectionParams, { owner?: ApiKeyName }>(
+  const quota = new SocketQuota(options.limits.maxSocketsPerKey);
+  const disposable = useServer<ConnectionParams, { owner?: ApiKeyName; counted?: boolean }>(
     {
       schema: options.schema,
       connectionInitWaitTimeout: 5_000,
       // Parse and validate here, with the HTTP limits: graphql-ws would otherwise use the standard rules only.
-      onSubscribe: (_ctx, _id, payload) => {
-        let document = validated.get(payload.query);
+      onSubscribe: (ctx, _id, payload) => {
+        // graphql-ws has already registered this one.
+        if (Object.keys(ctx.subscriptions).length > options.limits.maxSubscriptionsPerSocket) {
+          ctx.extra.socket.close(CloseCode.TooManySubscriptionsOnSocket, "too many subscriptions on this socket");
+          return [new GraphQLError("too many subscriptions on this socket")];
+        }
+        const key = hashOf(payload.query);
+        let document = validated.get(key);
         if (!document) {
           try {
             document = parse(payload.query, { maxTokens: OPERATION_LIMITS.maxTokens });
@@ -87,8 +95,7 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
           }
           const errors = validate(options.schema, document, rules);
           if (errors.length > 0) return errors;
-          if (validated.size >= MAX_VALIDATED) validated.clear();
-          validated.set(payload.query, document);
+          validated.set(key, document);
         }
         return {
           schema: options.schema,
@@ -100,8 +107,17 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
       onConnect: (ctx) => {
         const owner = options.authenticate(ctx.connectionParams?.authorization);
         if (!owner) return false;
+        if (!quota.take(owner)) {
+          // Closed first: graphql-ws's own 4403 for `false` is then ignored, and the client sees why.
+          ctx.extra.socket.close(CloseCode.TooManySocketsForKey, "too many sockets for this API key");
+          return false;
+        }
         ctx.extra.owner = owner;
+        ctx.extra.counted = true;
         return true;
+      },
+      onClose: (ctx) => {
+        if (ctx.extra.counted && ctx.extra.owner) quota.release(ctx.extra.owner);
       },
       context: (ctx: Context<ConnectionParams, Extra & { owner?: ApiKeyName }>): GatewayContext => ({
         owner: ctx.extra.owner ?? null,

@@ -7,6 +7,7 @@ export const ErrorCode = {
   INVALID_STATE: "INVALID_STATE",
   PROVIDER_REJECTED: "PROVIDER_REJECTED",
   PROVIDER_UNAVAILABLE: "PROVIDER_UNAVAILABLE",
+  RATE_LIMITED: "RATE_LIMITED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
