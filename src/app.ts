@@ -6,7 +6,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { AdyenCheckout } from "./adyen/checkout.js";
 import type { Config } from "./config.js";
-import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
+import { Authenticator, type GatewayContext } from "./graphql/context.js";
 import { formatError } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
 import { armorConfig } from "./graphql/limits.js";
@@ -15,6 +15,7 @@ import { graphqlRoute } from "./http/graphql-route.js";
 import { handleRequests } from "./http/server.js";
 import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
+import { ClientSecrets } from "./payments/client-secret.js";
 import { ReturnUrlPolicy } from "./payments/input.js";
 import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Refunds } from "./payments/refunds.js";
@@ -122,12 +123,14 @@ export async function startGateway(config: Config, log: (line: string) => void =
     timeoutMs: config.adyen.timeoutMs,
     simulatorUrl: config.simulator?.url ?? simulator?.url,
   });
+  const clientSecrets = new ClientSecrets(config.clientSecretKeys);
   const payments = new Payments({
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
     provider,
     events: feed,
     returnUrls: new ReturnUrlPolicy(config.returnUrlAllowlist),
+    clientSecrets,
     webhooks,
   });
   const storedPaymentMethods = new StoredPaymentMethods({
@@ -147,7 +150,8 @@ export async function startGateway(config: Config, log: (line: string) => void =
     maxResendBackoffMs: MAX_REFUND_RESEND_BACKOFF_MS,
   });
   const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), log);
-  const authenticator = new ApiKeyAuthenticator(config.apiKeys);
+  const authenticator = new Authenticator(config.apiKeys, clientSecrets);
+  const authHint = "send Authorization: Bearer <api key> (see GATEWAY_API_KEYS) or a payment's client secret";
 
   const schema = await buildGatewaySchema(feed);
   const armor = new ApolloArmor(armorConfig()).protect();
@@ -179,7 +183,8 @@ export async function startGateway(config: Config, log: (line: string) => void =
 
   handleRequests(server, {
     graphql: graphqlRoute(apollo, (request) => ({
-      owner: authenticator.authenticate(request.headers.authorization),
+      principal: authenticator.authenticate(request.headers.authorization),
+      authHint,
       payments,
       storedPaymentMethods,
       refunds,
@@ -204,6 +209,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     storedPaymentMethods,
     refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
+    authHint,
   });
   // Items acknowledged before a crash but not applied: apply them now.
   await webhooks.applyUnapplied();

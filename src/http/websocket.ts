@@ -15,7 +15,7 @@ import type { GatewayContext } from "../graphql/context.js";
 import { formatError } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
 import { ErrorCode } from "../payments/errors.js";
-import type { ApiKeyName } from "../payments/ids.js";
+import type { Principal } from "../payments/client-secret.js";
 import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
@@ -34,7 +34,9 @@ export interface WebSocketOptions {
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
   refunds: Refunds;
-  authenticate: (authorization: unknown) => ApiKeyName | null;
+  authenticate: (authorization: unknown) => Principal | null;
+  /** The UNAUTHENTICATED message's advice. */
+  authHint: string;
 }
 
 /**
@@ -51,7 +53,7 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     SubscriptionsOnlyRule,
     ...(options.production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
-  const disposable = useServer<ConnectionParams, { owner?: ApiKeyName }>(
+  const disposable = useServer<ConnectionParams, { principal?: Principal }>(
     {
       schema: options.schema,
       connectionInitWaitTimeout: 5_000,
@@ -77,13 +79,14 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         };
       },
       onConnect: (ctx) => {
-        const owner = options.authenticate(ctx.connectionParams?.authorization);
-        if (!owner) return false;
-        ctx.extra.owner = owner;
+        const principal = options.authenticate(ctx.connectionParams?.authorization);
+        if (!principal) return false;
+        ctx.extra.principal = principal;
         return true;
       },
-      context: (ctx: Context<ConnectionParams, Extra & { owner?: ApiKeyName }>): GatewayContext => ({
-        owner: ctx.extra.owner ?? null,
+      context: (ctx: Context<ConnectionParams, Extra & { principal?: Principal }>): GatewayContext => ({
+        principal: unexpired(ctx.extra.principal),
+        authHint: options.authHint,
         payments: options.payments,
         storedPaymentMethods: options.storedPaymentMethods,
         refunds: options.refunds,
@@ -98,4 +101,10 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
   );
   // dispose() closes every socket with 1001 Going Away, then the server.
   return { close: async () => await disposable.dispose() };
+}
+
+/** A socket outlives its client secret: a subscription started after the secret expired is refused. */
+function unexpired(principal: Principal | undefined): Principal | null {
+  if (!principal) return null;
+  return principal.kind === "client" && principal.expiresAt.getTime() <= Date.now() ? null : principal;
 }

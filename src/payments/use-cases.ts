@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { ClientSecrets, Principal } from "./client-secret.js";
 import { badInput, ErrorCode, GatewayError, notFound } from "./errors.js";
 import { type ApiKeyName, newPaymentId, type PaymentId, type StoredPaymentMethodId } from "./ids.js";
 import {
@@ -46,6 +47,7 @@ export interface PaymentDeps {
   provider: PaymentProvider;
   events: StatusFeed;
   returnUrls: ReturnUrlPolicy;
+  clientSecrets: ClientSecrets;
   /** Webhooks that arrived before we knew the payment's pspReference wait for it here. */
   webhooks: { applyUnapplied(pspReference: string): Promise<void> };
 }
@@ -179,13 +181,15 @@ export class Payments {
    * wins the race); identical concurrent submissions make one Adyen call.
    */
   async submitPaymentDetails(
-    owner: ApiKeyName,
+    caller: Principal,
     input: { paymentId: string; details: unknown; idempotencyKey?: string | null },
   ): Promise<VisiblePayment> {
     const details = checkDetails(input.details, "input.details");
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
-    const payment = await this.getOwned(owner, input.paymentId);
+    const payment = await this.getOwned(caller, input.paymentId);
     if (!payment) throw notFound("payment");
+    // Keys are scoped to the payment's API key, whether its server or its app (client secret) sends them.
+    const owner = payment.owner;
     if (payment.storedPaymentMethodId !== null) {
       throw new GatewayError(ErrorCode.INVALID_STATE, "this payment never asked for details");
     }
@@ -217,11 +221,22 @@ export class Payments {
     return result;
   }
 
-  /** The caller's payment, or null: another key's payment does not exist for it. */
-  async getOwned(owner: ApiKeyName, id: string): Promise<VisiblePayment | null> {
-    const payment = await this.deps.store.getPayment(id as PaymentId);
-    if (!payment || payment.owner !== owner || !isVisible(payment)) return null;
+  /**
+   * The caller's payment, or null: another key's payment does not exist for a server key, and a client secret sees
+   * only the one payment it was derived for.
+   */
+  async getOwned(caller: Principal, id: string): Promise<VisiblePayment | null> {
+    const accessible = caller.kind === "server" || caller.paymentId === id;
+    const payment = accessible ? await this.deps.store.getPayment(id as PaymentId) : null;
+    if (!payment || !isVisible(payment)) return null;
+    if (caller.kind === "server" && payment.owner !== caller.owner) return null;
     return payment;
+  }
+
+  /** Payment.clientSecret: for the payment's own server key only, so a client secret never yields another one. */
+  clientSecretFor(caller: Principal, payment: Payment): string | null {
+    if (caller.kind !== "server" || caller.owner !== payment.owner) return null;
+    return this.deps.clientSecrets.secretFor(payment);
   }
 
   events(payment: Payment, afterVersion = 0): Promise<PaymentEvent[]> {
@@ -229,17 +244,17 @@ export class Payments {
   }
 
   /**
-   * The owner's view of one payment's status changes. With `afterVersion`, the recorded changes after it come
+   * The caller's view of one payment's status changes. With `afterVersion`, the recorded changes after it come
    * first, then live ones: the live feed is opened before history is read, so there is no gap and, with
    * versions compared, no duplicate.
    */
-  async watchStatus(owner: ApiKeyName, paymentId: string, afterVersion: number | null): Promise<AsyncIterable<PaymentStatusChange>> {
+  async watchStatus(caller: Principal, paymentId: string, afterVersion: number | null): Promise<AsyncIterable<PaymentStatusChange>> {
     if (afterVersion !== null && (!Number.isSafeInteger(afterVersion) || afterVersion < 0)) {
       throw badInput("afterVersion", "afterVersion must be a non-negative integer");
     }
     const subscription = this.deps.events.subscribe(paymentId as PaymentId);
     try {
-      const payment = await this.getOwned(owner, paymentId);
+      const payment = await this.getOwned(caller, paymentId);
       if (!payment) throw notFound("payment");
       return this.replayThenLive(payment, subscription, afterVersion ?? payment.version);
     } catch (error) {
