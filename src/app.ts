@@ -151,7 +151,10 @@ export async function startGateway(config: Config, log: (line: string) => void =
   });
   const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), log);
   const authenticator = new Authenticator(config.apiKeys, clientSecrets);
-  const authHint = "send Authorization: Bearer <api key> (see GATEWAY_API_KEYS) or a payment's client secret";
+  const keyAdvice = config.devApiKeyFile
+    ? `in simulator mode: the dev key printed at start, also in ${config.devApiKeyFile}`
+    : "see GATEWAY_API_KEYS";
+  const authHint = `send Authorization: Bearer <api key> (${keyAdvice}), or a payment's client secret`;
 
   const schema = await buildGatewaySchema(feed);
   const armor = new ApolloArmor(armorConfig()).protect();

@@ -37,6 +37,10 @@ export interface Config {
   clientSecretKeys: string[];
   /** Printed at start in simulator mode, so a developer can call the API at once. */
   generatedDevApiKey: string | null;
+  /** Simulator mode: CLIENT_SECRET_KEY was not set and this one was generated. */
+  generatedClientSecretKey: string | null;
+  /** Where the generated dev key is kept across restarts (set by dev-secrets.ts, not by the environment). */
+  devApiKeyFile: string | null;
 }
 
 /** A bad environment variable: the message is one line that names it, and never echoes its value. */
@@ -96,7 +100,8 @@ export function loadConfig(env: Env = process.env): Config {
     apiKeysText = `dev:${generatedDevApiKey}`;
   }
   const clientSecretKeyText = required("CLIENT_SECRET_KEY");
-  const clientSecretKeys = [readClientSecretKey("CLIENT_SECRET_KEY", clientSecretKeyText ?? randomBytes(32).toString("hex"))];
+  const generatedClientSecretKey = clientSecretKeyText === undefined ? randomBytes(32).toString("hex") : null;
+  const clientSecretKeys = [readClientSecretKey("CLIENT_SECRET_KEY", clientSecretKeyText ?? generatedClientSecretKey!)];
   if (env.CLIENT_SECRET_KEY_PREVIOUS) {
     clientSecretKeys.push(readClientSecretKey("CLIENT_SECRET_KEY_PREVIOUS", env.CLIENT_SECRET_KEY_PREVIOUS));
   }
@@ -133,6 +138,8 @@ export function loadConfig(env: Env = process.env): Config {
       : null,
     clientSecretKeys,
     generatedDevApiKey,
+    generatedClientSecretKey,
+    devApiKeyFile: null,
   };
 }
 

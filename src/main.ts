@@ -1,9 +1,10 @@
 import { startGateway } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { keepGeneratedSecrets } from "./dev-secrets.js";
 
 let config: Config;
 try {
-  config = loadConfig();
+  config = keepGeneratedSecrets(loadConfig());
 } catch (error) {
   if (error instanceof ConfigError) {
     console.error(`Configuration error: ${error.message}`);
@@ -18,6 +19,7 @@ if (gateway.simulator) console.log(`Adyen simulator on ${gateway.simulator.url}`
 else if (config.simulator?.url) console.log(`Adyen simulator (its own process) on ${config.simulator.url}`);
 if (config.generatedDevApiKey) {
   console.log(`Development API key (simulator mode): Authorization: Bearer ${config.generatedDevApiKey}`);
+  if (config.devApiKeyFile) console.log(`(kept across restarts in ${config.devApiKeyFile})`);
 }
 
 /** A shutdown that takes longer than this is cut short: the orchestrator would kill us anyway. */
