@@ -7,7 +7,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin
 import { CachingProvider } from "./adyen/caching-provider.js";
 import { AdyenCheckout } from "./adyen/checkout.js";
 import { type Config, ConfigError } from "./config.js";
-import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
+import { Authenticator, type GatewayContext } from "./graphql/context.js";
 import { documentStore } from "./graphql/document-cache.js";
 import { clientErrorFormatter, stackOf } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
@@ -20,6 +20,7 @@ import { limitConnections, serverOptions } from "./http/limits.js";
 import { answerStarting, requestHandler } from "./http/server.js";
 import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
+import { ClientSecrets } from "./payments/client-secret.js";
 import { ReturnUrlPolicy } from "./payments/input.js";
 import { RateLimiter } from "./payments/rate-limit.js";
 import { Refunds } from "./payments/refunds.js";
@@ -189,12 +190,14 @@ async function serveGateway(
     paymentMethodsTtlMs: config.limits.paymentMethodsCacheMs,
     storedMethodsIntervalMs: config.limits.storedMethodsLookupIntervalMs,
   });
+  const clientSecrets = new ClientSecrets(config.clientSecretKeys);
   const payments = new Payments({
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
     provider,
     events: feed,
     returnUrls: new ReturnUrlPolicy(config.returnUrlAllowlist),
+    clientSecrets,
     webhooks,
   });
   const storedPaymentMethods = new StoredPaymentMethods({
@@ -214,7 +217,11 @@ async function serveGateway(
     maxResendBackoffMs: MAX_REFUND_RESEND_BACKOFF_MS,
   });
   const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), log);
-  const authenticator = new ApiKeyAuthenticator(config.apiKeys);
+  const authenticator = new Authenticator(config.apiKeys, clientSecrets);
+  const keyAdvice = config.devApiKeyFile
+    ? `in simulator mode: the dev key printed at start, also in ${config.devApiKeyFile}`
+    : "see GATEWAY_API_KEYS";
+  const authHint = `send Authorization: Bearer <api key> (${keyAdvice}), or a payment's client secret`;
 
   const schema = await buildGatewaySchema(feed);
   const armor = new ApolloArmor(armorConfig()).protect();
@@ -253,7 +260,8 @@ async function serveGateway(
       graphql: graphqlRoute(
         apollo,
         (request) => ({
-          owner: authenticator.authenticate(request.headers.authorization),
+          principal: authenticator.authenticate(request.headers.authorization),
+          authHint,
           payments,
           storedPaymentMethods,
           refunds,
@@ -282,6 +290,7 @@ async function serveGateway(
     storedPaymentMethods,
     refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
+    authHint,
     log,
     limits: config.limits,
   });

@@ -33,8 +33,14 @@ export interface Config {
     pendingDelayMs: number;
     offerTtlMs: number;
   } | null;
+  /** Hex keys client secrets are derived with: the current key first; the previous one is accepted during a rotation. */
+  clientSecretKeys: string[];
   /** Printed at start in simulator mode, so a developer can call the API at once. */
   generatedDevApiKey: string | null;
+  /** Simulator mode: CLIENT_SECRET_KEY was not set and this one was generated. */
+  generatedClientSecretKey: string | null;
+  /** Where the generated dev key is kept across restarts (set by dev-secrets.ts, not by the environment). */
+  devApiKeyFile: string | null;
   limits: Limits;
 }
 
@@ -114,6 +120,12 @@ export function loadConfig(env: Env = process.env): Config {
     generatedDevApiKey = `dev_${secret()}`;
     apiKeysText = `dev:${generatedDevApiKey}`;
   }
+  const clientSecretKeyText = required("CLIENT_SECRET_KEY");
+  const generatedClientSecretKey = clientSecretKeyText === undefined ? randomBytes(32).toString("hex") : null;
+  const clientSecretKeys = [readClientSecretKey("CLIENT_SECRET_KEY", clientSecretKeyText ?? generatedClientSecretKey!)];
+  if (env.CLIENT_SECRET_KEY_PREVIOUS) {
+    clientSecretKeys.push(readClientSecretKey("CLIENT_SECRET_KEY_PREVIOUS", env.CLIENT_SECRET_KEY_PREVIOUS));
+  }
   const allowlistText = required("RETURN_URL_ALLOWLIST") ?? "http://localhost,http://127.0.0.1";
 
   const port = readInt(env, "PORT", 4000, 0, 65535);
@@ -145,7 +157,10 @@ export function loadConfig(env: Env = process.env): Config {
           offerTtlMs: readInt(env, "SIMULATOR_OFFER_TTL_SECONDS", 900, 1, 86_400) * 1000,
         }
       : null,
+    clientSecretKeys,
     generatedDevApiKey,
+    generatedClientSecretKey,
+    devApiKeyFile: null,
     limits: readLimits(env),
   };
 }
@@ -205,6 +220,11 @@ function readHttpUrl(name: string, value: string): string {
 
 function readHmacKey(name: string, value: string): string {
   if (!/^(?:[0-9A-Fa-f]{2}){16,}$/.test(value)) throw new ConfigError(name, "must be the hex HMAC key from Adyen's Customer Area");
+  return value;
+}
+
+function readClientSecretKey(name: string, value: string): string {
+  if (!/^(?:[0-9A-Fa-f]{2}){32,}$/.test(value)) throw new ConfigError(name, "must be a hex key of at least 32 bytes (64 hex digits)");
   return value;
 }
 

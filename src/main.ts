@@ -1,5 +1,6 @@
 import { type Gateway, SHUTDOWN_GRACE_MS, startGateway } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { keepGeneratedSecrets } from "./dev-secrets.js";
 
 /** A configuration problem (a bad variable, a busy port, a database we cannot write): one line naming it, exit 1. */
 function stopOn(error: unknown): never {
@@ -12,7 +13,7 @@ function stopOn(error: unknown): never {
 
 let config: Config;
 try {
-  config = loadConfig();
+  config = keepGeneratedSecrets(loadConfig());
 } catch (error) {
   stopOn(error);
 }
@@ -28,6 +29,7 @@ if (gateway.simulator) console.log(`Adyen simulator on ${gateway.simulator.url}`
 else if (config.simulator?.url) console.log(`Adyen simulator (its own process) on ${config.simulator.url}`);
 if (config.generatedDevApiKey) {
   console.log(`Development API key (simulator mode): Authorization: Bearer ${config.generatedDevApiKey}`);
+  if (config.devApiKeyFile) console.log(`(kept across restarts in ${config.devApiKeyFile})`);
 }
 
 /** Past the grace, close() cuts what is left and still drains and closes the store; this bounds the drain itself. */

@@ -12,6 +12,7 @@ const TEST_ENV = {
   ADYEN_WEBHOOK_PASSWORD: "secret-password",
   GATEWAY_API_KEYS: "shop:0123456789abcdef0123",
   RETURN_URL_ALLOWLIST: "https://shop.example,myapp://",
+  CLIENT_SECRET_KEY: "6f1c2b3a4d5e6f708192a3b4c5d6e7f80112233445566778899aabbccddeeff0",
 };
 
 function failure(env: Record<string, string | undefined>): ConfigError {
@@ -32,6 +33,8 @@ describe("configuration", () => {
     expect(config.adyen.hmacKeys[0]).toMatch(/^[0-9A-F]{64}$/);
     expect(config.generatedDevApiKey).toBeTruthy();
     expect(config.apiKeys.get(config.generatedDevApiKey!)).toBe("dev");
+    expect(config.clientSecretKeys).toHaveLength(1);
+    expect(config.clientSecretKeys[0]).toMatch(/^[0-9a-f]{64}$/);
     expect(config.returnUrlAllowlist).toEqual(["http://localhost", "http://127.0.0.1"]);
     expect(config.databaseUrl).toBe("file:./data/gateway.db");
     expect(config.port).toBe(4000);
@@ -56,6 +59,9 @@ describe("configuration", () => {
     ["ADYEN_ENVIRONMENT", "staging"],
     ["ADYEN_HMAC_KEY", "not-hex"],
     ["ADYEN_HMAC_KEY_PREVIOUS", "1234"],
+    ["CLIENT_SECRET_KEY", "not-hex-not-hex-not-hex-not-hex-not-hex-not-hex-not-hex-not-hex!"],
+    ["CLIENT_SECRET_KEY", "0123456789abcdef0123456789abcdef"],
+    ["CLIENT_SECRET_KEY_PREVIOUS", "abcd"],
     ["GATEWAY_API_KEYS", "no-colon"],
     ["GATEWAY_API_KEYS", "shop:short"],
     ["GATEWAY_API_KEYS", "a:0123456789abcdef0123,b:0123456789abcdef0123"],
@@ -104,6 +110,12 @@ describe("configuration", () => {
   it("lets one app have two secrets while its key is rotated", () => {
     const config = loadConfig({ ...TEST_ENV, GATEWAY_API_KEYS: "shop:old-secret-0123456789,shop:new-secret-0123456789" });
     expect([...config.apiKeys.values()]).toEqual(["shop", "shop"]);
+  });
+
+  it("accepts the previous client-secret key during a rotation, after the current one", () => {
+    const previous = "a0b1c2d3e4f5061728394a5b6c7d8e9fa0b1c2d3e4f5061728394a5b6c7d8e9f";
+    const config = loadConfig({ ...TEST_ENV, CLIENT_SECRET_KEY_PREVIOUS: previous });
+    expect(config.clientSecretKeys).toEqual([TEST_ENV.CLIENT_SECRET_KEY, previous]);
   });
 
   it("requires the shared secrets when the simulator runs in its own process", () => {

@@ -14,14 +14,16 @@ export function adyenRateLimit(limiter: RateLimiter): ApolloServerPlugin<Gateway
     async requestDidStart() {
       return {
         async didResolveOperation({ operation, document, contextValue }) {
-          if (!contextValue.owner || !operation) return;
+          const principal = contextValue.principal;
+          if (!principal || !operation) return;
           const fragments = new Map<string, FragmentDefinitionNode>();
           for (const definition of document.definitions) {
             if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
           }
           if (!rootFieldNames(operation, (name) => fragments.get(name)).some((name) => ADYEN_CALLING_FIELDS.has(name))) return;
           try {
-            limiter.take(contextValue.owner);
+            // An app's client secret draws on its payment's own budget, not on the merchant server's.
+            limiter.take(principal.kind === "server" ? principal.owner : `payment:${principal.paymentId}`);
           } catch (error) {
             if (!(error instanceof GatewayError) || error.code !== ErrorCode.RATE_LIMITED) throw error;
             const headers = new HeaderMap([["retry-after", String(error.details.retryAfterSeconds)]]);

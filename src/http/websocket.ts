@@ -15,7 +15,7 @@ import type { GatewayContext } from "../graphql/context.js";
 import { ByteCappedCache, DOCUMENT_CACHE_BYTES, documentBytes, hashOf } from "../graphql/document-cache.js";
 import { clientErrorFormatter } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
-import type { ApiKeyName } from "../payments/ids.js";
+import type { Principal } from "../payments/client-secret.js";
 import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
@@ -52,7 +52,9 @@ export interface WebSocketOptions {
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
   refunds: Refunds;
-  authenticate: (authorization: unknown) => ApiKeyName | null;
+  authenticate: (authorization: unknown) => Principal | null;
+  /** The UNAUTHENTICATED message's advice. */
+  authHint: string;
   log: (line: string) => void;
   limits: { maxSocketsPerKey: number; maxSubscriptionsPerSocket: number };
 }
@@ -74,7 +76,7 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     ...(options.production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
   const quota = new SocketQuota(options.limits.maxSocketsPerKey);
-  const disposable = useServer<ConnectionParams, { owner?: ApiKeyName; counted?: boolean }>(
+  const disposable = useServer<ConnectionParams, { principal?: Principal; counted?: boolean }>(
     {
       schema: options.schema,
       connectionInitWaitTimeout: 5_000,
@@ -105,22 +107,23 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         };
       },
       onConnect: (ctx) => {
-        const owner = options.authenticate(ctx.connectionParams?.authorization);
-        if (!owner) return false;
-        if (!quota.take(owner)) {
+        const principal = options.authenticate(ctx.connectionParams?.authorization);
+        if (!principal) return false;
+        if (!quota.take(quotaKey(principal))) {
           // Closed first: graphql-ws's own 4403 for `false` is then ignored, and the client sees why.
           ctx.extra.socket.close(CloseCode.TooManySocketsForKey, "too many sockets for this API key");
           return false;
         }
-        ctx.extra.owner = owner;
+        ctx.extra.principal = principal;
         ctx.extra.counted = true;
         return true;
       },
       onClose: (ctx) => {
-        if (ctx.extra.counted && ctx.extra.owner) quota.release(ctx.extra.owner);
+        if (ctx.extra.counted && ctx.extra.principal) quota.release(quotaKey(ctx.extra.principal));
       },
-      context: (ctx: Context<ConnectionParams, Extra & { owner?: ApiKeyName }>): GatewayContext => ({
-        owner: ctx.extra.owner ?? null,
+      context: (ctx: Context<ConnectionParams, Extra & { principal?: Principal }>): GatewayContext => ({
+        principal: unexpired(ctx.extra.principal),
+        authHint: options.authHint,
         payments: options.payments,
         storedPaymentMethods: options.storedPaymentMethods,
         refunds: options.refunds,
@@ -150,4 +153,15 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
   });
   // dispose() closes every socket with 1001 Going Away, then the server.
   return { close: async () => await disposable.dispose() };
+}
+
+/** A socket outlives its client secret: a subscription started after the secret expired is refused. */
+function unexpired(principal: Principal | undefined): Principal | null {
+  if (!principal) return null;
+  return principal.kind === "client" && principal.expiresAt.getTime() <= Date.now() ? null : principal;
+}
+
+/** Sockets are counted per API key, and a client secret's per payment. */
+function quotaKey(principal: Principal): string {
+  return principal.kind === "server" ? `key:${principal.owner}` : `payment:${principal.paymentId}`;
 }

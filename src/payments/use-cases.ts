@@ -1,4 +1,5 @@
 import { canonicalHash } from "./canonical-json.js";
+import type { ClientSecrets, Principal } from "./client-secret.js";
 import { badInput, ErrorCode, GatewayError, notFound } from "./errors.js";
 import { type ApiKeyName, newPaymentId, type PaymentId, type StoredPaymentMethodId } from "./ids.js";
 import {
@@ -46,6 +47,7 @@ export interface PaymentDeps {
   provider: PaymentProvider;
   events: StatusFeed;
   returnUrls: ReturnUrlPolicy;
+  clientSecrets: ClientSecrets;
   /** Webhooks that arrived before we knew the payment's pspReference wait for it here. */
   webhooks: { applyUnapplied(pspReference: string): Promise<void> };
 }
@@ -192,10 +194,14 @@ export class Payments {
    * (docs/contract.md, Status rules); a repeat returns the payment as it is. Identical concurrent submissions make one call.
    */
   async submitPaymentDetails(
-    owner: ApiKeyName,
+    caller: Principal,
     input: { paymentId: string; details: unknown; idempotencyKey?: string | null },
   ): Promise<VisiblePayment> {
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
+    // Keys are scoped to the payment's API key, whether its server or its app (client secret) sends them: an app's
+    // is the owner of the one payment its secret opens.
+    const owner = caller.kind === "server" ? caller.owner : (await this.getOwned(caller, input.paymentId))?.owner;
+    if (!owner) throw notFound("payment");
     const claim = idempotencyClaim(owner, "submitPaymentDetails", input.idempotencyKey, {
       paymentId: input.paymentId,
       details: input.details,
@@ -204,7 +210,7 @@ export class Payments {
     const repeat = await this.repeatOf(claim);
     if (repeat?.completed && isVisible(repeat.payment)) return repeat.payment;
     const details = checkDetails(input.details, "input.details");
-    const payment = await this.getOwned(owner, input.paymentId);
+    const payment = await this.getOwned(caller, input.paymentId);
     if (!payment) throw notFound("payment");
     if (payment.storedPaymentMethodId !== null) {
       throw new GatewayError(ErrorCode.INVALID_STATE, "this payment never asked for details");
@@ -237,11 +243,22 @@ export class Payments {
     return result;
   }
 
-  /** The caller's payment, or null: another key's payment does not exist for it. */
-  async getOwned(owner: ApiKeyName, id: string): Promise<VisiblePayment | null> {
-    const payment = await this.deps.store.getPayment(id as PaymentId);
-    if (!payment || payment.owner !== owner || !isVisible(payment)) return null;
+  /**
+   * The caller's payment, or null: another key's payment does not exist for a server key, and a client secret sees
+   * only the one payment it was derived for.
+   */
+  async getOwned(caller: Principal, id: string): Promise<VisiblePayment | null> {
+    const accessible = caller.kind === "server" || caller.paymentId === id;
+    const payment = accessible ? await this.deps.store.getPayment(id as PaymentId) : null;
+    if (!payment || !isVisible(payment)) return null;
+    if (caller.kind === "server" && payment.owner !== caller.owner) return null;
     return payment;
+  }
+
+  /** Payment.clientSecret: for the payment's own server key only, so a client secret never yields another one. */
+  clientSecretFor(caller: Principal, payment: Payment): string | null {
+    if (caller.kind !== "server" || caller.owner !== payment.owner) return null;
+    return this.deps.clientSecrets.secretFor(payment);
   }
 
   /** The payment's events up to its version: a payment as of an event (see watchStatus) has no later ones. */
@@ -251,18 +268,18 @@ export class Payments {
   }
 
   /**
-   * The owner's view of one payment's status changes. With `afterVersion`, the recorded changes after it come
+   * The caller's view of one payment's status changes. With `afterVersion`, the recorded changes after it come
    * first, then live ones: the live feed is opened before history is read, so there is no gap and, with
    * versions compared, no duplicate. Each change carries the payment as of that change (paymentAsOf), replayed or
    * live alike.
    */
-  async watchStatus(owner: ApiKeyName, paymentId: string, afterVersion: number | null): Promise<AsyncIterable<PaymentStatusChange>> {
+  async watchStatus(caller: Principal, paymentId: string, afterVersion: number | null): Promise<AsyncIterable<PaymentStatusChange>> {
     if (afterVersion !== null && (!Number.isSafeInteger(afterVersion) || afterVersion < 0)) {
       throw badInput("afterVersion", "afterVersion must be a non-negative integer");
     }
     const subscription = this.deps.events.subscribe(paymentId as PaymentId);
     try {
-      const payment = await this.getOwned(owner, paymentId);
+      const payment = await this.getOwned(caller, paymentId);
       if (!payment) throw notFound("payment");
       // Versions only grow: one above the current would silently hold back every live change until it is passed.
       if (afterVersion !== null && afterVersion > payment.version) {

@@ -16,6 +16,8 @@ import { notificationBody, postWebhook, signedItem } from "../support/webhooks.j
 let gw: TestGateway;
 let paymentId: string;
 let betaPaymentId: string;
+let clientSecret: string;
+let betaClientSecret: string;
 let appliedWebhook: string;
 let pspReference: string;
 
@@ -29,8 +31,11 @@ beforeAll(async () => {
     );
   const payment = (await start(ALPHA_KEY, "hostile-base")).startKakaoPayPayment;
   paymentId = payment.id;
+  clientSecret = payment.clientSecret!;
   pspReference = payment.pspReference!;
-  betaPaymentId = (await start(BETA_KEY, "beta-base")).startKakaoPayPayment.id;
+  const betaPayment = (await start(BETA_KEY, "beta-base")).startKakaoPayPayment;
+  betaPaymentId = betaPayment.id;
+  betaClientSecret = betaPayment.clientSecret!;
   appliedWebhook = notificationBody([
     signedItem({ eventCode: "OFFER_CLOSED", pspReference, merchantReference: "hostile-base", amount: { value: 1000, currency: "KRW" } }),
   ]);
@@ -230,6 +235,28 @@ const CORPUS: Array<[string, () => Promise<Outcome>, string | number]> = [
   // the HTTP layer
   ["no API key", () => graphql(METHODS, { shopperReference: "shopper-1" }, null), "UNAUTHENTICATED"],
   ["unknown API key", () => graphql(METHODS, { shopperReference: "shopper-1" }, "guess-guess-guess-guess"), "UNAUTHENTICATED"],
+  // client secrets: one payment, nothing else
+  ["a client secret lists stored methods", () => graphql(METHODS, { shopperReference: "shopper-1" }, clientSecret), "UNAUTHENTICATED"],
+  [
+    "a client secret starts a payment",
+    () =>
+      graphql(
+        START,
+        { input: { amount: { value: 1, currency: "KRW" }, reference: "cs", returnUrl: "https://shop.example/r" } },
+        clientSecret,
+      ),
+    "UNAUTHENTICATED",
+  ],
+  [
+    "another key's client secret submits details",
+    () => graphql(DETAILS, { input: { paymentId, details: { redirectResult: "x" } } }, betaClientSecret),
+    "NOT_FOUND",
+  ],
+  [
+    "a forged client secret",
+    () => graphql(DETAILS, { input: { paymentId, details: { redirectResult: "x" } } }, `pcs_${paymentId}.9999999999.${long(43, "A")}`),
+    "UNAUTHENTICATED",
+  ],
   [
     "malformed JSON body",
     async () => {
@@ -321,6 +348,11 @@ const CORPUS: Array<[string, () => Promise<Outcome>, string | number]> = [
   ["Basic instead of Bearer", () => socketWith({ authorization: `Basic ${ALPHA_KEY}` }), 4403],
   ["a 100 KB authorization", () => socketWith({ authorization: `Bearer ${long(100_000)}` }), 1009],
   ["__proto__ in connectionParams", () => socketWith(JSON.parse(`{"__proto__": {"authorization": "Bearer ${ALPHA_KEY}"}}`)), 4403],
+  [
+    "forged client secret in connectionParams",
+    () => socketWith({ authorization: `Bearer pcs_${paymentId}.9999999999.${long(43, "A")}` }),
+    4403,
+  ],
   ["key with a trailing NUL", () => socketWith({ authorization: `Bearer ${ALPHA_KEY}\u0000` }), 4403],
 ];
 

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,8 +6,13 @@ import { print } from "graphql";
 import { createClient } from "graphql-ws";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { PaymentStatusChangedDocument, StartKakaoPayPaymentDocument, type StartKakaoPayPaymentMutation } from "../generated/graphql.js";
-import { ALPHA_KEY, graphqlRequest, tableRows } from "../support/gateway.js";
+import {
+  PaymentDocument,
+  PaymentStatusChangedDocument,
+  StartKakaoPayPaymentDocument,
+  type StartKakaoPayPaymentMutation,
+} from "../generated/graphql.js";
+import { ALPHA_KEY, eventually, graphqlRequest, tableRows } from "../support/gateway.js";
 import { freePort, type GatewayProcess, spawnGateway, startGatewayProcess } from "../support/process.js";
 import { notificationBody, postWebhook, signedItem } from "../support/webhooks.js";
 
@@ -316,4 +321,50 @@ describe("shutdown with a slow client", () => {
     expect(existsSync(join(dir, "gateway.db-wal"))).toBe(false);
     expect(tableRows({ dir }, "payments").some((r) => r.reference === "before-slow-client")).toBe(true);
   }, 40_000);
+});
+
+describe("the newcomer's first ten minutes (simulator mode, no GATEWAY_API_KEYS)", () => {
+  const devKeyOf = (output: string[]) => output.map((line) => /Authorization: Bearer (dev_\S+)/.exec(line)?.[1]).find(Boolean);
+  // The key is printed just after the lines that tell the test the process serves.
+  const printedDevKey = (started: GatewayProcess) =>
+    eventually(async () => {
+      const key = devKeyOf(started.output);
+      expect(key).toBeTruthy();
+      return key!;
+    });
+
+  it("keeps the generated dev key and client-secret key across restarts, owner-only beside the database, and names the key's file when unauthenticated", async () => {
+    const dir = tempDir();
+    const unset = { GATEWAY_API_KEYS: "", CLIENT_SECRET_KEY: "" };
+    const first = await gateway(dir, unset);
+    const devKey = await printedDevKey(first);
+    const started = await graphqlRequest(first.url, StartKakaoPayPaymentDocument, { input: paymentInput("newcomer") }, devKey!);
+    const payment = started.data!.startKakaoPayPayment;
+    first.child.kill("SIGTERM");
+    expect((await first.exited).code).toBe(0);
+
+    const second = await gateway(dir, unset);
+    expect(await printedDevKey(second)).toBe(devKey);
+    // The Sandbox header and the app's client secret from before the restart both still work.
+    const again = await graphqlRequest(second.url, PaymentDocument, { id: payment.id }, devKey!);
+    expect(again.data?.payment?.clientSecret).toBe(payment.clientSecret);
+    const byApp = await graphqlRequest(second.url, PaymentDocument, { id: payment.id }, payment.clientSecret!);
+    expect(byApp.data?.payment?.id).toBe(payment.id);
+
+    const file = join(dir, "dev-api-key");
+    expect(readFileSync(file, "utf8").trim()).toBe(devKey);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, "client-secret-key")).mode & 0o777).toBe(0o600);
+    const refused = await graphqlRequest(second.url, PaymentDocument, { id: payment.id }, null);
+    expect(refused.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(refused.errors?.[0]?.message).toContain(file);
+    expect(refused.errors?.[0]?.message).not.toContain(devKey!);
+  });
+
+  it("writes nothing when the keys come from the environment", async () => {
+    const dir = tempDir();
+    const started = await gateway(dir);
+    expect(devKeyOf(started.output)).toBeUndefined();
+    expect(readdirSync(dir).filter((name) => !name.startsWith("gateway.db"))).toEqual([]);
+  });
 });

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { ALPHA_KEY, BETA_KEY, HMAC_KEY, WEBHOOK_PASSWORD, WEBHOOK_USER } from "./gateway.js";
+import { ALPHA_KEY, BETA_KEY, CLIENT_SECRET_KEY, HMAC_KEY, WEBHOOK_PASSWORD, WEBHOOK_USER } from "./gateway.js";
 
 /** The built gateway (`npm test` builds first) as its own process: for crashes, signals and restarts. */
 export interface GatewayProcess {
@@ -31,6 +31,7 @@ export function spawnGateway(dir: string, env: Record<string, string> = {}, comm
       ADYEN_HMAC_KEY: HMAC_KEY,
       ADYEN_WEBHOOK_USERNAME: WEBHOOK_USER,
       ADYEN_WEBHOOK_PASSWORD: WEBHOOK_PASSWORD,
+      CLIENT_SECRET_KEY,
       SIMULATOR_WEBHOOK_DELAY_MS: "600000",
       SIMULATOR_PENDING_DELAY_MS: "600000",
       ...env,
