@@ -100,6 +100,9 @@ describe("configuration", () => {
     ["ADYEN_HMAC_KEY_PREVIOUS", `${MARKER}00`],
     ["DATABASE_URL", `postgres://user:${MARKER}@db.example/gateway`],
     ["DATABASE_URL", `mysql://root:${MARKER}@localhost/gateway`],
+    ["CLIENT_SECRET_KEY", MARKER],
+    ["CLIENT_SECRET_KEY", `${HMAC}${MARKER}`],
+    ["CLIENT_SECRET_KEY_PREVIOUS", `${MARKER}00`],
   ];
   it.each(SECRET_CASES)("never prints any part of a malformed %s (%#)", (name, value) => {
     const error = failure({ ...TEST_ENV, [name]: value });
