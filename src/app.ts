@@ -22,6 +22,7 @@ import { Payments } from "./payments/use-cases.js";
 import { PaymentWebhooks, type WebhookSweepOptions } from "./payments/webhooks.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
+import { RedisStatusFeed } from "./pubsub/redis-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
 import { openStores } from "./store/index.js";
 
@@ -113,7 +114,9 @@ export async function startGateway(
   }
 
   const stores = openStores(config.databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs });
-  const feed = new InProcessStatusFeed();
+  // With REDIS_URL, changes committed by any instance reach this one's subscribers (docs/contract.md).
+  const redisFeed = config.redisUrl ? await RedisStatusFeed.connect(config.redisUrl, stores.payments, log) : null;
+  const feed = redisFeed ?? new InProcessStatusFeed();
   const metrics = new GatewayMetrics();
   metrics.countSubscriptions(() => feed.active);
   const webhooks = new PaymentWebhooks({
@@ -205,6 +208,7 @@ export async function startGateway(
     }),
     ready: async () => {
       await stores.payments.ping();
+      await redisFeed?.ping();
       return true;
     },
     log,
@@ -239,6 +243,7 @@ export async function startGateway(
       await webhooks.idle();
       await simulator?.close();
       await apollo.stop();
+      await redisFeed?.close();
       await stores.close();
     },
   };

@@ -1,5 +1,6 @@
-import { startGateway } from "./app.js";
+import { type Gateway, startGateway } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { RedisStartError } from "./pubsub/redis-feed.js";
 
 let config: Config;
 try {
@@ -12,7 +13,17 @@ try {
   throw error;
 }
 
-const gateway = await startGateway(config);
+let gateway: Gateway;
+try {
+  gateway = await startGateway(config);
+} catch (error) {
+  // A Redis that does not answer at start is a configuration problem: one line, as above.
+  if (error instanceof RedisStartError) {
+    console.error(`Configuration error: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}
 console.log(`KakaoPay gateway on ${gateway.url}/graphql (Adyen: ${config.adyen.environment})`);
 if (gateway.simulator) console.log(`Adyen simulator on ${gateway.simulator.url}`);
 else if (config.simulator?.url) console.log(`Adyen simulator (its own process) on ${config.simulator.url}`);
