@@ -119,14 +119,14 @@ export class RedisStatusFeed implements StatusFeed {
       );
   }
 
-  /** Resolves when Redis answers a PING in time. */
+  /** Resolves when Redis answers a PING in time on both connections: without the subscriber, doorbells go unheard. */
   async ping(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error("Redis PING timed out")), PING_TIMEOUT_MS);
     });
     try {
-      await Promise.race([this.publisher.ping(), timeout]);
+      await Promise.race([Promise.all([this.publisher.ping(), this.subscriber.ping()]), timeout]);
     } finally {
       clearTimeout(timer);
     }
