@@ -18,7 +18,7 @@ import { ALPHA_KEY, chooseOutcome, eventually, TestGateway } from "../support/ga
 import { type GatewayProcess, startGatewayProcess } from "../support/process.js";
 import { PrivateRedis, REDIS_SERVER_ON_PATH, TEST_REDIS_URL } from "../support/redis.js";
 
-if (!TEST_REDIS_URL) console.warn("Redis: TEST_REDIS_URL is not set: the test on a shared Redis is skipped");
+if (!TEST_REDIS_URL) console.warn("Redis: TEST_REDIS_URL is not set: the tests on a shared Redis are skipped");
 if (!REDIS_SERVER_ON_PATH) console.warn("Redis: redis-server is not on PATH: the tests that restart their own Redis are skipped");
 
 const AMOUNT = 9000;
