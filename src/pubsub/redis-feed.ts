@@ -47,6 +47,8 @@ export class RedisStatusFeed implements StatusFeed {
     unwatched: (paymentId) => this.unwatch(paymentId),
   });
   private readonly topics = new Map<PaymentId, Topic>();
+  /** Doorbells that failed to ring, by payment: the latest version. */
+  private readonly unrung = new Map<PaymentId, number>();
   private lastLogged = new Map<string, number>();
   private closing = false;
 
@@ -59,6 +61,7 @@ export class RedisStatusFeed implements StatusFeed {
     subscriber.on("message", (channel: string, message: string) => this.onMessage(channel, message));
     // The first "ready" happened in connect(); every later one follows a lost connection.
     subscriber.on("ready", () => void this.resubscribe());
+    publisher.on("ready", () => this.ringUnrung());
     for (const [name, client] of [
       ["publisher", publisher],
       ["subscriber", subscriber],
@@ -108,15 +111,10 @@ export class RedisStatusFeed implements StatusFeed {
     return this.local.subscribe(paymentId);
   }
 
-  /** Never throws: the change is committed, and a reader that missed the doorbell re-reads from the store. */
+  /** Never throws: the change is committed; a doorbell that cannot be rung now is rung once Redis is back. */
   publish(change: PaymentStatusChange): void {
     this.handLocally(change);
-    const doorbell: Doorbell = { paymentId: change.payment.id, version: change.event.version };
-    this.publisher
-      .publish(CHANNEL_PREFIX + change.payment.id, JSON.stringify(doorbell))
-      .catch((error: unknown) =>
-        this.logRarely("redis-publish", `Redis publish failed, other instances read it from the store later: ${describeRedisError(error)}`),
-      );
+    this.ring(change.payment.id, change.event.version);
   }
 
   /** Resolves when Redis answers a PING in time on both connections: without the subscriber, doorbells go unheard. */
@@ -137,6 +135,27 @@ export class RedisStatusFeed implements StatusFeed {
     await Promise.allSettled([this.publisher.quit(), this.subscriber.quit()]);
     this.publisher.disconnect();
     this.subscriber.disconnect();
+  }
+
+  private ring(paymentId: PaymentId, version: number): void {
+    const doorbell: Doorbell = { paymentId, version };
+    this.publisher.publish(CHANNEL_PREFIX + paymentId, JSON.stringify(doorbell)).then(
+      () => {
+        if ((this.unrung.get(paymentId) ?? Number.POSITIVE_INFINITY) <= version) this.unrung.delete(paymentId);
+      },
+      (error: unknown) => {
+        // Instances whose own connection stayed up would otherwise hear of it only at the payment's next change.
+        this.unrung.set(paymentId, Math.max(version, this.unrung.get(paymentId) ?? 0));
+        this.logRarely("redis-publish", `Redis publish failed, rung again once Redis is back: ${describeRedisError(error)}`);
+      },
+    );
+  }
+
+  /** The publisher is back: ring every doorbell that failed meanwhile (the latest version of each payment). */
+  private ringUnrung(): void {
+    const pending = [...this.unrung];
+    this.unrung.clear();
+    for (const [paymentId, version] of pending) this.ring(paymentId, version);
   }
 
   private handLocally(change: PaymentStatusChange): void {

@@ -16,7 +16,7 @@ import {
 } from "../generated/graphql.js";
 import { ALPHA_KEY, chooseOutcome, eventually, TestGateway } from "../support/gateway.js";
 import { type GatewayProcess, startGatewayProcess } from "../support/process.js";
-import { PrivateRedis, REDIS_SERVER_ON_PATH, TEST_REDIS_URL } from "../support/redis.js";
+import { PrivateRedis, REDIS_SERVER_ON_PATH, TcpProxy, TEST_REDIS_URL } from "../support/redis.js";
 
 if (!TEST_REDIS_URL) console.warn("Redis: TEST_REDIS_URL is not set: the tests on a shared Redis are skipped");
 if (!REDIS_SERVER_ON_PATH) console.warn("Redis: redis-server is not on PATH: the tests that restart their own Redis are skipped");
@@ -208,6 +208,40 @@ describe.skipIf(!REDIS_SERVER_ON_PATH)("a Redis of our own, stopped and restarte
       expect(asReceived(w.changes)).toEqual(asRecorded(recorded.get(w.paymentId)!.events));
     }
   }, 180_000);
+});
+
+describe.skipIf(!REDIS_SERVER_ON_PATH)("one instance cut off Redis while the others stay connected (redis-server on PATH)", () => {
+  it("a change committed on A while only A was cut off reaches B's subscriber once A is back, with nothing else changing", async () => {
+    const redis = await PrivateRedis.start();
+    cleanups.push(() => redis.stop());
+    const proxy = await TcpProxy.start(redis.port);
+    cleanups.push(() => proxy.stop());
+    const dir = tempDir();
+    // A reaches Redis through the proxy, B directly.
+    const a = await instanceA(dir, `redis://127.0.0.1:${proxy.port}`);
+    const b = await instanceB(dir, redis.url);
+
+    const p = await startPayment(a, `cut-off-${Date.now()}`);
+    const watcher = watch(wsClient(b.url), p.id);
+    await eventually(async () => expect(watcher.changes.map((c) => c.version)).toEqual([1]), 20_000);
+
+    await proxy.stop();
+    await eventually(async () => expect(await readyz(a.url)).toBe(503));
+    expect(await readyz(b.url)).toBe(200);
+    await chooseOutcome((p.action as { url: string }).url, "authorised");
+    const recorded = await eventually(async () => {
+      const h = await history(a, p.id);
+      expect(h.status).toBe("AUTHORISED");
+      return h;
+    }, 20_000);
+
+    await proxy.restart();
+    await eventually(async () => expect(await readyz(a.url)).toBe(200), 20_000);
+    // B's connection never dropped, so B does not re-read by itself: A must ring the doorbell it could not ring.
+    await eventually(async () => expect(watcher.changes.length).toBeGreaterThanOrEqual(2), 20_000);
+    expect(watcher.errors).toEqual([]);
+    expect(asReceived(watcher.changes)).toEqual(asRecorded(recorded.events));
+  }, 90_000);
 });
 
 describe("REDIS_URL", () => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
 import { Redis } from "ioredis";
 
 /** The shared Redis the Redis tests may use (`.ci/run` sets it); those tests are skipped without it. */
@@ -67,4 +67,49 @@ function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/** A TCP proxy to a port, to cut one instance off Redis while the others stay connected. */
+export class TcpProxy {
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    readonly port: number,
+    private readonly targetPort: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<TcpProxy> {
+    const proxy = new TcpProxy(await freePort(), targetPort);
+    await proxy.restart();
+    return proxy;
+  }
+
+  /** Listens (again, on the same port) and forwards each connection. */
+  restart(): Promise<void> {
+    const server = createServer((inbound) => {
+      const outbound = connect(this.targetPort, "127.0.0.1");
+      for (const socket of [inbound, outbound]) {
+        this.sockets.add(socket);
+        socket.on("close", () => this.sockets.delete(socket));
+        socket.on("error", () => {});
+      }
+      inbound.pipe(outbound).pipe(inbound);
+      inbound.on("close", () => outbound.destroy());
+      outbound.on("close", () => inbound.destroy());
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(this.port, "127.0.0.1", resolve);
+    });
+  }
+
+  /** Stops listening and cuts every connection through it. */
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    for (const socket of this.sockets) socket.destroy();
+    if (server) await new Promise((resolve) => server.close(resolve));
+  }
 }
