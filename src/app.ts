@@ -29,6 +29,7 @@ import { Payments } from "./payments/use-cases.js";
 import { PaymentWebhooks, type WebhookSweepOptions } from "./payments/webhooks.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
+import { RedisStatusFeed } from "./pubsub/redis-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
 import { openStores, type Stores } from "./store/index.js";
 
@@ -163,7 +164,9 @@ async function serveGateway(
   tuning: GatewayTuning,
   { stores, server, url, simulator, connections, ready }: Started,
 ): Promise<Gateway> {
-  const feed = new InProcessStatusFeed();
+  // With REDIS_URL, changes committed by any instance reach this one's subscribers (docs/contract.md).
+  const redisFeed = config.redisUrl ? await RedisStatusFeed.connect(config.redisUrl, stores.payments, log) : null;
+  const feed = redisFeed ?? new InProcessStatusFeed();
   const metrics = new GatewayMetrics();
   metrics.countSubscriptions(() => feed.active);
   const webhooks = new PaymentWebhooks({
@@ -277,6 +280,7 @@ async function serveGateway(
       }),
       ready: async () => {
         await stores.payments.ping();
+        await redisFeed?.ping();
         return true;
       },
       log,
@@ -320,6 +324,7 @@ async function serveGateway(
       await step(() => webhooks.idle());
       await step(() => simulator?.close());
       await step(() => apollo.stop());
+      await step(async () => redisFeed?.close());
       await step(() => stores.close());
       if (failures.length > 0) throw failures[0];
     },

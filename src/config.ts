@@ -11,6 +11,8 @@ export interface Config {
   /** `NODE_ENV=production`: no Sandbox, no introspection, no stack traces. */
   production: boolean;
   databaseUrl: string;
+  /** Status changes fan out through this Redis to every instance; null: in this process only. */
+  redisUrl: string | null;
   adyen: {
     environment: AdyenEnvironment;
     apiKey: string;
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     production: env.NODE_ENV === "production",
     databaseUrl: readDatabaseUrl(env),
+    redisUrl: readRedisUrl(env),
     adyen: {
       environment,
       apiKey,
@@ -210,6 +213,20 @@ function readDatabaseUrl(env: Env): string {
     throw new ConfigError("DATABASE_URL", "must be file:PATH (SQLite)");
   }
   return url;
+}
+
+/** The message never repeats the URL: it may hold a password. */
+function readRedisUrl(env: Env): string | null {
+  const text = env.REDIS_URL;
+  if (text === undefined || text === "") return null;
+  const url = URL.canParse(text) ? new URL(text) : null;
+  if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:") || !url.hostname) {
+    throw new ConfigError("REDIS_URL", "must be redis://[user:password@]host[:port][/db] or rediss://…");
+  }
+  if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d{1,2}$/.test(url.pathname)) {
+    throw new ConfigError("REDIS_URL", "must name a database by its number, such as /0");
+  }
+  return text;
 }
 
 function readHttpUrl(name: string, value: string): string {

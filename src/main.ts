@@ -1,10 +1,14 @@
 import { type Gateway, SHUTDOWN_GRACE_MS, startGateway } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { keepGeneratedSecrets } from "./dev-secrets.js";
+import { RedisStartError } from "./pubsub/redis-feed.js";
 
-/** A configuration problem (a bad variable, a busy port, a database we cannot write): one line naming it, exit 1. */
+/**
+ * A configuration problem (a bad variable, a busy port, a database we cannot write, a Redis that does not answer):
+ * one line naming it, exit 1.
+ */
 function stopOn(error: unknown): never {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof RedisStartError) {
     console.error(`Configuration error: ${error.message}`);
     process.exit(1);
   }

@@ -52,7 +52,7 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
       routes.log(`readyz: not ready: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
       return false;
     });
-    return plain(response, ready ? 200 : 503, ready ? "ready" : "database unavailable");
+    return plain(response, ready ? 200 : 503, ready ? "ready" : "not ready: the database (or Redis, when configured) does not answer");
   }
   plain(response, 404, "not found");
 }

@@ -230,7 +230,7 @@ export interface NotificationInbox {
   settle(id: number, outcome: NotificationOutcome): Promise<void>;
 }
 
-/** Where committed status changes go, to reach subscribers (in-process now, Redis later). */
+/** Where committed status changes go, to reach subscribers (in this process, or every instance through Redis). */
 export interface StatusEvents {
   publish(change: PaymentStatusChange): void;
 }
