@@ -1,6 +1,7 @@
 import fc from "fast-check";
+import { newPayment } from "../support/stores.js";
 import { describe, expect, it } from "vitest";
-import type { ApiKeyName, PaymentId, PspReference, RefundId } from "../../src/payments/ids.js";
+import type { PaymentId, PspReference, RefundId } from "../../src/payments/ids.js";
 import type { Notification } from "../../src/payments/notification.js";
 import {
   decideRefundTransition,
@@ -159,21 +160,14 @@ function modelAfter(status: ModelStatus, eventCode: string, success: boolean): M
 async function authorisedPayment(stores: Stores): Promise<PaymentId> {
   const id = "pay_refund_property" as PaymentId;
   await stores.payments.createPayment(
-    {
+    newPayment({
       id,
-      owner: "alpha" as ApiKeyName,
       reference: "order-rp",
-      amount: { value: 1000, currency: "KRW" },
-      paymentMethodType: "kakaopay",
       returnUrl: null,
-      countryCode: "KR",
-      shopperLocale: null,
-      channel: null,
       shopperReference: "s-1",
-      storePaymentMethod: false,
       storedPaymentMethodId: "TOKEN" as never,
       recurringProcessingModel: "SUBSCRIPTION",
-    },
+    }),
     null,
   );
   await stores.payments.recordSignal(id, { source: "API", resultCode: "Authorised" }, { pspReference: "PAYPSP0000000001" as PspReference });

@@ -1,6 +1,7 @@
 import { Redis } from "ioredis";
+import { newPayment } from "../support/stores.js";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ApiKeyName, PaymentId, RefundId } from "../../src/payments/ids.js";
+import type { PaymentId, RefundId } from "../../src/payments/ids.js";
 import type { PaymentStatusChange } from "../../src/payments/payment.js";
 import { RedisStatusFeed } from "../../src/pubsub/redis-feed.js";
 import { openStores, type Stores } from "../../src/store/index.js";
@@ -25,24 +26,7 @@ async function setup() {
 let counter = 0;
 async function payment(stores: Stores): Promise<PaymentId> {
   const id = `pay_feed_${Date.now()}_${++counter}` as PaymentId;
-  await stores.payments.createPayment(
-    {
-      id,
-      owner: "alpha" as ApiKeyName,
-      reference: id,
-      amount: { value: 1000, currency: "KRW" },
-      paymentMethodType: "kakaopay",
-      returnUrl: "https://shop.example/r",
-      countryCode: "KR",
-      shopperLocale: null,
-      channel: null,
-      shopperReference: null,
-      storePaymentMethod: false,
-      storedPaymentMethodId: null,
-      recurringProcessingModel: null,
-    },
-    null,
-  );
+  await stores.payments.createPayment(newPayment({ id, reference: id }), null);
   return id;
 }
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { Redis } from "ioredis";
+import { freePort } from "./process.js";
 
 /** The shared Redis the Redis tests may use (`.ci/run` sets it); those tests are skipped without it. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL || null;
@@ -56,17 +57,6 @@ export class PrivateRedis {
     child.kill("SIGKILL");
     await exited;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** A TCP proxy to a port, to cut one instance off Redis while the others stay connected. */
