@@ -53,7 +53,7 @@ export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
   startKakaoPayPayment(input: {
     amount: { value: 12300, currency: "KRW" }
     reference: "order-1001"
-    returnUrl: "http://localhost:3000/checkout/return"
+    returnUrl: "http://127.0.0.1:4000/demo"
     channel: WEB
   }) {
     id status nextStep action

@@ -34,6 +34,12 @@ export const DEMO_PAGE = `<!doctype html>
 <body>
 <main>
 <header><h1>Demo shop</h1><span class="badge">Simulator</span></header>
+<section id="returned" hidden>
+<h2>Back from KakaoPay</h2>
+<p>This tab did not start the payment. Submit this <code>redirectResult</code> with <code>submitPaymentDetails</code>
+(README, "One payment by hand"):</p>
+<pre id="redirect-result"></pre>
+</section>
 <section id="checkout" hidden>
 <form id="pay-form">
 <label for="amount">Amount in won (KRW)</label>
@@ -51,6 +57,7 @@ export const DEMO_PAGE = `<!doctype html>
 <dl>
 <dt>Status</dt><dd><span id="status" class="status" role="status" aria-live="polite">waiting…</span></dd>
 <dt>Amount</dt><dd id="amount-paid"></dd>
+<dt>Refunded</dt><dd id="refunded"></dd>
 <dt>Reason</dt><dd id="reason"></dd>
 <dt>Payment</dt><dd id="payment-id"></dd>
 </dl>

@@ -103,7 +103,7 @@ const EVENTS_SUBSCRIPTION = `subscription Follow($paymentId: ID!) {
   paymentStatusChanged(paymentId: $paymentId, afterVersion: 0) {
     version status previousStatus source refundStatus
     refund { id status amount { value currency } }
-    payment { amount { value currency } refundableAmount { value currency } refusalReason resultCode }
+    payment { amount { value currency } refundableAmount { value currency } refundedAmount { value currency } refusalReason }
   }
 }`;
 
@@ -134,6 +134,7 @@ async function showResult(saved, redirectResult) {
         status.textContent = latest.status;
         status.dataset.status = latest.status;
         $("amount-paid").textContent = won(latest.payment.amount);
+        $("refunded").textContent = won(latest.payment.refundedAmount);
         $("reason").textContent = latest.payment.refusalReason ?? "";
         const refundable = latest.payment.refundableAmount;
         $("refund").hidden = latest.status !== "AUTHORISED" || refundable.value === 0;
@@ -171,7 +172,11 @@ async function main() {
   const redirectResult = params.get("redirectResult");
   const saved = JSON.parse(sessionStorage.getItem(STORAGE_KEY) ?? "null");
   if ((redirectResult || params.has("return")) && saved) return showResult(saved, redirectResult);
-  if (redirectResult) showError("This tab has no payment to complete: start a new one.");
+  if (redirectResult) {
+    // A payment started elsewhere (Sandbox, curl) that returned here: show the value to submit by hand.
+    $("returned").hidden = false;
+    $("redirect-result").textContent = redirectResult;
+  }
   return showCheckout();
 }
 
