@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, extname, join, relative, sep } from "node:path";
@@ -41,7 +42,7 @@ export function demoRoute(options: DemoOptions): RouteHandler {
     const file = files.get(path);
     if (!file) return sendText(response, 404, "not found");
     const type = CONTENT_TYPES[extname(file)]!;
-    send(response, 200, type, readFileSync(file), { "cache-control": "no-cache" });
+    send(response, 200, type, await readFile(file), { "cache-control": "no-cache" });
   };
 }
 
