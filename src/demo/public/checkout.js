@@ -117,13 +117,16 @@ async function showResult(saved, redirectResult) {
     url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql`,
     connectionParams: { authorization: `Bearer ${saved.clientSecret}` },
   });
-  let latest = null;
+  let shownVersion = 0;
   client.subscribe(
     { query: EVENTS_SUBSCRIPTION, variables: { paymentId: saved.paymentId } },
     {
       next: ({ data, errors }) => {
         if (errors?.length) return showError(errors.map((error) => error.message).join("; "));
-        latest = data.paymentStatusChanged;
+        const latest = data.paymentStatusChanged;
+        // graphql-ws re-subscribes after a reconnect, and afterVersion: 0 replays: show each version once.
+        if (latest.version <= shownVersion) return;
+        shownVersion = latest.version;
         const item = document.createElement("li");
         item.dataset.status = latest.status;
         item.textContent = latest.refund
@@ -140,7 +143,11 @@ async function showResult(saved, redirectResult) {
         $("refund").hidden = latest.status !== "AUTHORISED" || refundable.value === 0;
         $("refund").textContent = `Refund ${won(refundable)}`;
       },
-      error: (error) => showError(error instanceof Error ? error.message : "The live status connection failed"),
+      // graphql-ws reports GraphQL errors as an array, a lost socket as its close event.
+      error: (error) =>
+        showError(
+          Array.isArray(error) ? error.map((e) => e.message).join("; ") : "The live status connection was closed: reload to follow again",
+        ),
       complete: () => {},
     },
   );
@@ -164,7 +171,6 @@ async function showResult(saved, redirectResult) {
       { input: { paymentId: saved.paymentId, details: { redirectResult } } },
     ).catch((error) => showError(error.message));
   }
-  return latest;
 }
 
 async function main() {
