@@ -20,6 +20,7 @@ import { limitConnections, serverOptions } from "./http/limits.js";
 import { answerStarting, requestHandler } from "./http/server.js";
 import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
+import { demoRoute } from "./demo/routes.js";
 import { ClientSecrets } from "./payments/client-secret.js";
 import { ReturnUrlPolicy } from "./payments/input.js";
 import { RateLimiter } from "./payments/rate-limit.js";
@@ -53,7 +54,7 @@ export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
   startKakaoPayPayment(input: {
     amount: { value: 12300, currency: "KRW" }
     reference: "order-1001"
-    returnUrl: "http://localhost:3000/checkout/return"
+    returnUrl: "http://127.0.0.1:4000/demo"
     channel: WEB
   }) {
     id status nextStep action
@@ -278,6 +279,8 @@ async function serveGateway(
         hmacKeys: config.adyen.hmacKeys,
         log,
       }),
+      // The demo checkout exists in simulator mode only; its server part uses the first API key (the dev key).
+      demo: config.simulator ? demoRoute({ gatewayUrl: url, apiKey: [...config.apiKeys.keys()][0]!, log }) : undefined,
       ready: async () => {
         await stores.payments.ping();
         await redisFeed?.ping();

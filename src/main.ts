@@ -31,6 +31,7 @@ try {
 console.log(`KakaoPay gateway on ${gateway.url}/graphql (Adyen: ${config.adyen.environment})`);
 if (gateway.simulator) console.log(`Adyen simulator on ${gateway.simulator.url}`);
 else if (config.simulator?.url) console.log(`Adyen simulator (its own process) on ${config.simulator.url}`);
+if (config.simulator) console.log(`Demo checkout (start here): ${gateway.url}/demo`);
 if (config.generatedDevApiKey) {
   console.log(`Development API key (simulator mode): Authorization: Bearer ${config.generatedDevApiKey}`);
   if (config.devApiKeyFile) console.log(`(kept across restarts in ${config.devApiKeyFile})`);

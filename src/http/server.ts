@@ -6,13 +6,15 @@ export type RouteHandler = (request: IncomingMessage, response: ServerResponse, 
 export interface GatewayRoutes {
   graphql: RouteHandler;
   webhook?: RouteHandler;
+  /** The demo checkout, /demo and /demo/…: simulator mode only. */
+  demo?: RouteHandler;
   ready: () => Promise<boolean>;
   log: (line: string) => void;
   /** Whether a request to this path may be served now (limits.ts: above MAX_CONNECTIONS, only reserved paths). */
   admit?: (request: IncomingMessage, path: string) => boolean;
 }
 
-/** The gateway's HTTP surface: /graphql, /webhooks/adyen, /healthz and /readyz, on a bare node:http server. */
+/** The gateway's HTTP surface: /graphql, /webhooks/adyen, /healthz, /readyz (and /demo), on a bare node:http server. */
 export function requestHandler(routes: GatewayRoutes): RequestListener {
   return (request: IncomingMessage, response: ServerResponse) => {
     route(request, response, routes).catch((error: unknown) => {
@@ -45,6 +47,7 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
     if (request.method !== "POST") return plain(response, 405, "use POST", { allow: "POST" });
     return routes.webhook(request, response, search);
   }
+  if ((path === "/demo" || path.startsWith("/demo/")) && routes.demo) return routes.demo(request, response, search);
   if (path === "/healthz" && request.method === "GET") return plain(response, 200, "ok");
   if (path === "/readyz" && request.method === "GET") {
     const ready = await routes.ready().catch((error: unknown) => {
