@@ -130,18 +130,25 @@ export class PaymentLifecycle {
       });
       return;
     }
-    send(timings.webhookDelayMs, () => refundItem(refund, merchantAccount, "REFUND", { success: true }));
-    if (refund.reference.startsWith("LATEFAIL")) {
-      send(2 * timings.webhookDelayMs, () => {
-        refund.counts = false;
-        return refundItem(refund, merchantAccount, "REFUND_FAILED", { success: true, reason: "Refund failed at the acquirer" });
-      });
-    } else if (refund.reference.startsWith("REVERSE")) {
-      send(2 * timings.webhookDelayMs, () => {
-        refund.counts = false;
-        return refundItem(refund, merchantAccount, "REFUNDED_REVERSED", { success: true });
-      });
-    }
+    const followUp = refund.reference.startsWith("LATEFAIL")
+      ? () => refundItem(refund, merchantAccount, "REFUND_FAILED", { success: true, reason: "Refund failed at the acquirer" })
+      : refund.reference.startsWith("REVERSE")
+        ? () => refundItem(refund, merchantAccount, "REFUNDED_REVERSED", { success: true })
+        : undefined;
+    scheduler.schedule(timings.webhookDelayMs, () => {
+      const delivered = webhooks.release([refundItem(refund, merchantAccount, "REFUND", { success: true })]);
+      if (followUp === undefined) return;
+      // One delay after the REFUND's delivery, never before it (Adyen's follow-ups come days later): two timers
+      // racing on a loaded machine could deliver them the other way round.
+      scheduler.track(
+        delivered.then(() => {
+          send(timings.webhookDelayMs, () => {
+            refund.counts = false;
+            return followUp();
+          });
+        }),
+      );
+    });
   }
 
   private storeMethodIfAsked(payment: SimulatedPayment): StoredPaymentMethod | undefined {

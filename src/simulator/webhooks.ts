@@ -193,11 +193,12 @@ export class WebhookSender {
   /**
    * Sends the webhooks of one payment that fall due together, in the given (natural) order unless the behaviour
    * says otherwise. Each item is signed and checked against Webhooks-v1.json first: a failing item throws, since
-   * it would be a simulator bug or a bad control request, and nothing of the batch is sent.
+   * it would be a simulator bug or a bad control request, and nothing of the batch is sent. Resolves once every first
+   * attempt is over (retries go on by themselves).
    */
-  release(items: readonly NotificationItem[]): void {
+  release(items: readonly NotificationItem[]): Promise<void> {
     const target = this.deps.target;
-    if (target === undefined) return;
+    if (target === undefined) return Promise.resolve();
     const requests = this.arrange(items).map((item) => {
       const body = { live: "false", notificationItems: [{ NotificationRequestItem: signNotificationItem(item, target.hmacKeyHex) }] };
       const problem = this.deps.spec.validateNotification(item.eventCode, body);
@@ -206,11 +207,11 @@ export class WebhookSender {
     });
     this.pending += requests.length;
     // First attempts go out one after another so the receiver sees the intended order; retries run independently.
-    this.deps.scheduler.track(
-      (async () => {
-        for (const request of requests) await this.attempt(target, request.item, request.body, 0);
-      })(),
-    );
+    const firstAttempts = (async () => {
+      for (const request of requests) await this.attempt(target, request.item, request.body, 0);
+    })();
+    this.deps.scheduler.track(firstAttempts);
+    return firstAttempts;
   }
 
   /** Aborts deliveries in flight; their retries are never scheduled because the scheduler is closed too. */

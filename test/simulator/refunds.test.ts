@@ -119,6 +119,22 @@ describe("POST /payments/{paymentPspReference}/refunds", () => {
     ]);
   });
 
+  it("sends the follow-up only after the REFUND was delivered, however slowly the receiver answers", async () => {
+    const test = await start();
+    const payment = await authorisedPayment(test);
+    // The receiver takes far longer than the simulator's webhook delay (5 ms here) to acknowledge the REFUND.
+    test.receiver.answerWith(() => ({ status: 200, body: "[accepted]", delayMs: 150 }));
+    test.receiver.timeline.length = 0;
+    expect((await refund(test, payment, { reference: "REVERSE-slow" })).status).toBe(201);
+    await test.simulator.control.idle();
+    expect(test.receiver.timeline).toEqual([
+      "arrived REFUND",
+      "answered REFUND",
+      "arrived REFUNDED_REVERSED",
+      "answered REFUNDED_REVERSED",
+    ]);
+  });
+
   it("REVERSE… succeeds, then REFUNDED_REVERSED follows", async () => {
     const test = await start();
     const payment = await authorisedPayment(test);

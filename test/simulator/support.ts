@@ -39,8 +39,10 @@ export interface WebhookReceiver {
   received: ReceivedWebhook[];
   /** How many requests arrived, accepted or not. */
   attempts: () => number;
-  /** Decides the answer to the nth request (0-based); the default accepts everything. */
-  answerWith(answer: (attempt: number) => { status: number; body: string }): void;
+  /** Decides the answer to the nth request (0-based), possibly late; the default accepts everything at once. */
+  answerWith(answer: (attempt: number) => { status: number; body: string; delayMs?: number }): void;
+  /** What happened, in order: each request's arrival and each answer's sending, by eventCode. */
+  timeline: string[];
   close(): Promise<void>;
 }
 
@@ -54,7 +56,8 @@ async function readText(request: IncomingMessage): Promise<string> {
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const received: ReceivedWebhook[] = [];
   let attempts = 0;
-  let answer = (_attempt: number): { status: number; body: string } => ({ status: 200, body: "[accepted]" });
+  const timeline: string[] = [];
+  let answer = (_attempt: number): { status: number; body: string; delayMs?: number } => ({ status: 200, body: "[accepted]" });
   const server = createServer((request, response) => {
     readText(request)
       .then((text) => {
@@ -65,7 +68,13 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         if (reply.status >= 200 && reply.status < 300 && item !== undefined) {
           received.push({ authorization: request.headers.authorization, contentType: request.headers["content-type"], body, item });
         }
-        response.writeHead(reply.status, { "content-type": "text/plain" }).end(reply.body);
+        timeline.push(`arrived ${item?.eventCode}`);
+        const send = () => {
+          timeline.push(`answered ${item?.eventCode}`);
+          response.writeHead(reply.status, { "content-type": "text/plain" }).end(reply.body);
+        };
+        if (reply.delayMs === undefined) send();
+        else setTimeout(send, reply.delayMs);
       })
       // A delivery cut off by the simulator's close() arrives incomplete: drop it as a real receiver would.
       .catch(() => response.destroy());
@@ -75,6 +84,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   return {
     url: `http://127.0.0.1:${port}/webhooks/adyen`,
     received,
+    timeline,
     attempts: () => attempts,
     answerWith(next) {
       answer = next;
