@@ -20,7 +20,12 @@ import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Refunds } from "./payments/refunds.js";
 import { Payments } from "./payments/use-cases.js";
 import { PaymentWebhooks } from "./payments/webhooks.js";
+import { graphqlMetricsPlugin } from "./observability/graphql-metrics.js";
+import { createLogger } from "./observability/logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
+import { serveMetrics } from "./observability/metrics-server.js";
+import { ObservedStatusFeed } from "./observability/observed-feed.js";
+import type { Logger } from "./payments/logger.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
 import { openStores } from "./store/index.js";
@@ -31,6 +36,8 @@ export interface Gateway {
   server: Server;
   simulator: RunningSimulator | null;
   metrics: GatewayMetrics;
+  /** Where GET /metrics answers; null when METRICS_PORT is 0. */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -50,12 +57,12 @@ const REFUND_RESEND_INTERVAL_MS = 1_000;
 const MAX_REFUND_RESEND_BACKOFF_MS = 300_000;
 
 /** Runs `task` every `intervalMs`, one pass at a time; `stop` waits for a pass in progress. */
-function every(intervalMs: number, task: () => Promise<void>, log: (line: string) => void): { stop(): Promise<void> } {
+function every(intervalMs: number, task: () => Promise<void>, logger: Logger): { stop(): Promise<void> } {
   let running: Promise<void> | null = null;
   const timer = setInterval(() => {
     if (running) return;
     running = task()
-      .catch((error: unknown) => log(`background pass failed: ${error instanceof Error ? error.stack : String(error)}`))
+      .catch((error: unknown) => logger.error({ err: error }, "background pass failed"))
       .finally(() => {
         running = null;
       });
@@ -70,7 +77,7 @@ function every(intervalMs: number, task: () => Promise<void>, log: (line: string
 }
 
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
-export async function startGateway(config: Config, log: (line: string) => void = console.log): Promise<Gateway> {
+export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
   // Bind first: the simulator must know where to send webhooks, and nobody knows this port until we return.
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -97,13 +104,14 @@ export async function startGateway(config: Config, log: (line: string) => void =
       webhookDelayMs: config.simulator.webhookDelayMs,
       pendingDelayMs: config.simulator.pendingDelayMs,
       offerTtlMs: config.simulator.offerTtlMs,
-      log,
+      logger: logger.child({ component: "simulator" }),
     });
   }
 
   const stores = openStores(config.databaseUrl);
-  const feed = new InProcessStatusFeed();
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics(() => stores.inbox.countUnapplied());
+  const liveFeed = new InProcessStatusFeed();
+  const feed = new ObservedStatusFeed(liveFeed, metrics, logger);
   const webhooks = new PaymentWebhooks({
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
@@ -112,7 +120,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     events: feed,
     merchantAccount: config.adyen.merchantAccount,
     telemetry: metrics,
-    log,
+    logger,
   });
   const provider = new AdyenCheckout({
     environment: config.adyen.environment,
@@ -121,6 +129,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     liveUrlPrefix: config.adyen.liveUrlPrefix,
     timeoutMs: config.adyen.timeoutMs,
     simulatorUrl: config.simulator?.url ?? simulator?.url,
+    observe: (operation, outcome, seconds) => metrics.adyenRequest(operation, outcome, seconds),
   });
   const payments = new Payments({
     store: stores.payments,
@@ -134,7 +143,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
     provider,
-    log,
+    logger,
   });
   const refunds = new Refunds({
     store: stores.payments,
@@ -142,11 +151,11 @@ export async function startGateway(config: Config, log: (line: string) => void =
     provider,
     events: feed,
     webhooks,
-    log,
+    logger,
     resendAfterMs: config.adyen.timeoutMs,
     maxResendBackoffMs: MAX_REFUND_RESEND_BACKOFF_MS,
   });
-  const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), log);
+  const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), logger);
   const authenticator = new ApiKeyAuthenticator(config.apiKeys);
 
   const schema = await buildGatewaySchema(feed);
@@ -166,6 +175,7 @@ export async function startGateway(config: Config, log: (line: string) => void =
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       ApolloServerPluginCacheControlDisabled(),
+      graphqlMetricsPlugin(metrics),
       config.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({
@@ -178,24 +188,25 @@ export async function startGateway(config: Config, log: (line: string) => void =
   await apollo.start();
 
   handleRequests(server, {
-    graphql: graphqlRoute(apollo, (request) => ({
+    graphql: graphqlRoute(apollo, (request, log) => ({
       owner: authenticator.authenticate(request.headers.authorization),
       payments,
       storedPaymentMethods,
       refunds,
+      log,
     })),
     webhook: webhookRoute({
       webhooks,
       username: config.adyen.webhookUsername,
       password: config.adyen.webhookPassword,
       hmacKeys: config.adyen.hmacKeys,
-      log,
+      metrics,
     }),
     ready: async () => {
       await stores.payments.ping();
       return true;
     },
-    log,
+    logger,
   });
   const subscriptions = serveSubscriptions(server, {
     schema,
@@ -204,16 +215,25 @@ export async function startGateway(config: Config, log: (line: string) => void =
     storedPaymentMethods,
     refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
+    logger,
+    metrics,
+    isLive: (change) => feed.isLive(change),
   });
   // Items acknowledged before a crash but not applied: apply them now.
   await webhooks.applyUnapplied();
+  const metricsListener =
+    config.metricsPort === null ? null : await serveMetrics(metrics.registry, config.host, config.metricsPort, logger);
 
   return {
     url,
     server,
     simulator,
     metrics,
+    metricsUrl: metricsListener?.url ?? null,
     async close() {
+      // A scraper keeps its connection open: /metrics goes first, at once (a scrape would read a closed store).
+      metricsListener?.server.close();
+      metricsListener?.server.closeAllConnections();
       // Stop accepting, let in-flight requests finish, then release what they used.
       const drained = new Promise<void>((resolve) => server.close(() => resolve()));
       // A connection whose request finishes during shutdown would otherwise idle until keep-alive times out.

@@ -5,7 +5,7 @@ import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProces
 import type { Refund } from "../payments/refund.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
 import type { PaymentMethodOffer, PaymentProvider, ProviderPaymentResult } from "../payments/ports.js";
-import { AdyenHttpClient } from "./http-client.js";
+import { AdyenHttpClient, type AdyenHttpOptions } from "./http-client.js";
 
 const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
 const CheckoutTypes = adyen.Types.checkout;
@@ -24,6 +24,7 @@ export interface AdyenCheckoutOptions {
   timeoutMs: number;
   /** Where the simulator listens, in simulator mode. */
   simulatorUrl?: string;
+  observe?: AdyenHttpOptions["observe"];
 }
 
 const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
@@ -44,6 +45,7 @@ export class AdyenCheckout implements PaymentProvider {
       apiKey: options.apiKey,
       timeoutMs: options.timeoutMs,
       baseUrl: options.environment === "simulator" ? options.simulatorUrl : undefined,
+      observe: options.observe,
     });
     this.http = httpClient;
     const client = new Client(

@@ -12,6 +12,27 @@ export interface AdyenHttpOptions {
   timeoutMs: number;
   /** The simulator's base URL; Adyen's test host is rewritten to it. Absent for real Adyen. */
   baseUrl?: string;
+  /** Told of every call: which Checkout operation, how it ended (ok, rejected: 4xx, unavailable) and how long it took. */
+  observe?: (operation: AdyenOperation, outcome: AdyenOutcome, seconds: number) => void;
+}
+
+export type AdyenOperation = "paymentMethods" | "payments" | "paymentsDetails" | "refunds" | "storedPaymentMethods";
+export type AdyenOutcome = "ok" | "rejected" | "unavailable";
+
+/** The Checkout operation of a URL path such as /v72/payments/{pspReference}/refunds. */
+function operationOf(pathname: string): AdyenOperation | null {
+  if (pathname.endsWith("/paymentMethods")) return "paymentMethods";
+  if (pathname.endsWith("/payments/details")) return "paymentsDetails";
+  if (pathname.endsWith("/refunds")) return "refunds";
+  if (pathname.endsWith("/payments")) return "payments";
+  if (/\/storedPaymentMethods(\/|$)/.test(pathname)) return "storedPaymentMethods";
+  return null;
+}
+
+/** The same split as AdyenCheckout's error mapping: 408 and 429 are Adyen not answering, other 4xx a rejection. */
+function outcomeOf(status: number): AdyenOutcome {
+  if (status >= 200 && status < 300) return "ok";
+  return status >= 400 && status < 500 && status !== 408 && status !== 429 ? "rejected" : "unavailable";
 }
 
 /**
@@ -55,6 +76,11 @@ export class AdyenHttpClient {
     };
     if (requestOptions.idempotencyKey) headers["Idempotency-Key"] = requestOptions.idempotencyKey;
 
+    const operation = operationOf(url.pathname);
+    const started = performance.now();
+    const observe = (status: number) => {
+      if (operation) this.options.observe?.(operation, outcomeOf(status), (performance.now() - started) / 1000);
+    };
     let response: Response;
     let body: string;
     try {
@@ -66,6 +92,7 @@ export class AdyenHttpClient {
       });
       body = await response.text();
     } catch (error) {
+      observe(0);
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
       throw new HttpClientException({
         message: timedOut ? `Adyen did not answer within ${this.options.timeoutMs} ms` : "Adyen could not be reached",
@@ -73,6 +100,7 @@ export class AdyenHttpClient {
         errorCode: timedOut ? "TIMEOUT" : "NETWORK",
       });
     }
+    observe(response.status);
     if (!response.ok) {
       throw new HttpClientException({
         message: `HTTP Exception: ${response.status}`,

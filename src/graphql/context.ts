@@ -2,6 +2,8 @@ import { ErrorCode, GatewayError } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
 import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
+import type { Logger } from "../payments/logger.js";
+import type { PaymentStatusChange } from "../payments/payment.js";
 import type { Payments } from "../payments/use-cases.js";
 
 /** What every resolver gets: the caller's API key name (null when unauthenticated) and the use cases. */
@@ -10,6 +12,10 @@ export type GatewayContext = {
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
   refunds: Refunds;
+  /** Carries the request's requestId (HTTP) or the socket's (WebSocket). */
+  log: Logger;
+  /** The change a subscription is delivering now: the socket layer measures its publish delay. */
+  delivering?: PaymentStatusChange;
 };
 
 /** Maps `Bearer <secret>` to the key's name; the secret itself goes no further than this lookup. */

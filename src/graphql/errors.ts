@@ -14,6 +14,18 @@ function rootCause(error: unknown): unknown {
 const CLIENT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", ErrorCode.BAD_USER_INPUT]);
 
 /**
+ * What made an error that formatError turns into "Internal error": a bug, for the operator's log (with its stack).
+ * Undefined for a GatewayError or a client's mistake.
+ */
+export function internalCause(error: { extensions?: Record<string, unknown> | undefined }): unknown {
+  const original = rootCause(error);
+  if (original instanceof GatewayError) return undefined;
+  const code = error.extensions?.code;
+  if (typeof code === "string" && CLIENT_MISTAKES.has(code)) return undefined;
+  return original ?? error;
+}
+
+/**
  * Shapes every error a client sees: GatewayErrors keep their code, field and providerErrorCode; parse and
  * validation failures become BAD_USER_INPUT; anything else is an internal error with nothing of its insides.
  */

@@ -1,19 +1,26 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Logger } from "../payments/logger.js";
 
-export type RouteHandler = (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
+/** `log` carries the request's `requestId`: every line about this request has it. */
+export type RouteHandler = (request: IncomingMessage, response: ServerResponse, search: string, log: Logger) => Promise<void>;
 
 export interface GatewayRoutes {
   graphql: RouteHandler;
   webhook?: RouteHandler;
   ready: () => Promise<boolean>;
-  log: (line: string) => void;
+  logger: Logger;
 }
 
 /** The gateway's HTTP surface: /graphql, /webhooks/adyen, /healthz and /readyz, on a bare node:http server. */
 export function handleRequests(server: Server, routes: GatewayRoutes): void {
   server.on("request", (request: IncomingMessage, response: ServerResponse) => {
-    route(request, response, routes).catch((error: unknown) => {
-      routes.log(`request ${request.method} ${request.url?.split("?")[0]} failed: ${describe(error)}`);
+    const requestId = requestIdOf(request);
+    response.setHeader("x-request-id", requestId);
+    const log = routes.logger.child({ requestId });
+    route(request, response, routes, log).catch((error: unknown) => {
+      // Logged once, with its stack; the client only learns that it was an internal error.
+      log.error({ err: error, method: request.method, path: request.url?.split("?")[0] }, "request failed");
       if (!response.headersSent) {
         response.writeHead(500, { "content-type": "application/json" });
         response.end(JSON.stringify({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] }));
@@ -24,15 +31,21 @@ export function handleRequests(server: Server, routes: GatewayRoutes): void {
   });
 }
 
-async function route(request: IncomingMessage, response: ServerResponse, routes: GatewayRoutes): Promise<void> {
+/** A printable id of at most 128 characters from `x-request-id`, so the caller's id joins our lines; else a new one. */
+function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers["x-request-id"];
+  return typeof given === "string" && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+async function route(request: IncomingMessage, response: ServerResponse, routes: GatewayRoutes, log: Logger): Promise<void> {
   const url = request.url ?? "/";
   const queryAt = url.indexOf("?");
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   const search = queryAt === -1 ? "" : url.slice(queryAt);
-  if (path === "/graphql") return routes.graphql(request, response, search);
+  if (path === "/graphql") return routes.graphql(request, response, search, log);
   if (path === "/webhooks/adyen" && routes.webhook) {
     if (request.method !== "POST") return plain(response, 405, "use POST", { allow: "POST" });
-    return routes.webhook(request, response, search);
+    return routes.webhook(request, response, search, log);
   }
   if (path === "/healthz" && request.method === "GET") return plain(response, 200, "ok");
   if (path === "/readyz" && request.method === "GET") {
@@ -45,9 +58,4 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
 function plain(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
   response.end(text);
-}
-
-/** An error's kind and message for the operator's log; never its stack or the request's secrets. */
-export function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

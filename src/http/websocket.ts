@@ -11,6 +11,7 @@ import {
 import type { Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
+import { randomUUID } from "node:crypto";
 import type { GatewayContext } from "../graphql/context.js";
 import { formatError } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
@@ -19,6 +20,9 @@ import type { ApiKeyName } from "../payments/ids.js";
 import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
+import type { Logger } from "../payments/logger.js";
+import { operationLabels, outcomeOf } from "../observability/graphql-metrics.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
 
 /** ws accepts 100 MiB messages by default; a subscription request is a few hundred bytes. */
 export const WS_MAX_PAYLOAD = 64 * 1024;
@@ -35,7 +39,14 @@ export interface WebSocketOptions {
   storedPaymentMethods: StoredPaymentMethods;
   refunds: Refunds;
   authenticate: (authorization: unknown) => ApiKeyName | null;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** True for a change published live (not replayed): only those have a publish delay to measure. */
+  isLive: (change: NonNullable<GatewayContext["delivering"]>) => boolean;
 }
+
+/** Per socket: its logger (with a requestId of its own) and, per operation id, when it started and whether it is open. */
+type SocketExtra = { owner?: ApiKeyName; log?: Logger; started?: Map<string, number>; open?: Set<string> };
 
 /**
  * graphql-ws on the same /graphql path. A socket must authenticate in its connection_init
@@ -51,12 +62,14 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     SubscriptionsOnlyRule,
     ...(options.production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
-  const disposable = useServer<ConnectionParams, { owner?: ApiKeyName }>(
+  const { metrics } = options;
+  const disposable = useServer<ConnectionParams, SocketExtra>(
     {
       schema: options.schema,
       connectionInitWaitTimeout: 5_000,
       // Parse and validate here, with the HTTP limits: graphql-ws would otherwise use the standard rules only.
-      onSubscribe: (_ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
+        ctx.extra.started?.set(id, performance.now());
         let document = validated.get(payload.query);
         if (!document) {
           try {
@@ -80,19 +93,46 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         const owner = options.authenticate(ctx.connectionParams?.authorization);
         if (!owner) return false;
         ctx.extra.owner = owner;
+        ctx.extra.started = new Map();
+        ctx.extra.open = new Set();
+        ctx.extra.log = options.logger.child({ requestId: randomUUID(), operation: "subscription" });
         return true;
       },
-      context: (ctx: Context<ConnectionParams, Extra & { owner?: ApiKeyName }>): GatewayContext => ({
+      context: (ctx: Context<ConnectionParams, Extra & SocketExtra>): GatewayContext => ({
         owner: ctx.extra.owner ?? null,
         payments: options.payments,
         storedPaymentMethods: options.storedPaymentMethods,
         refunds: options.refunds,
+        log: ctx.extra.log ?? options.logger,
       }),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,
+      onOperation: async (ctx, id, _payload, args, pending) => {
+        const result = await pending;
+        const labels = operationLabels(options.schema, args.document, args.operationName);
+        const started = ctx.extra.started?.get(id) ?? performance.now();
+        ctx.extra.started?.delete(id);
+        const streaming = Symbol.asyncIterator in result;
+        if (streaming) {
+          ctx.extra.open?.add(id);
+          metrics.subscriptionOpened();
+        }
+        const errors = streaming ? undefined : result.errors?.map((e) => formatError(e.toJSON(), e));
+        if (labels) metrics.graphqlOperation(labels.type, labels.field, outcomeOf(errors), (performance.now() - started) / 1000);
+      },
+      onNext: (_ctx, _id, _payload, args, result) => {
+        const context = args.contextValue as GatewayContext;
+        if (context.delivering && options.isLive(context.delivering)) metrics.statusPublished(context.delivering.event.occurredAt);
+        context.delivering = undefined;
+        return result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result;
+      },
+      onComplete: (ctx, id) => {
+        if (ctx.extra.open?.delete(id)) metrics.subscriptionClosed();
+      },
       // onError only sees what onSubscribe rejected: the client's operation is at fault.
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } })),
+      onError: (ctx, id, _payload, errors) => {
+        ctx.extra.started?.delete(id);
+        metrics.graphqlOperation("subscription", "unknown", ErrorCode.BAD_USER_INPUT, 0);
+        return errors.map((e) => ({ message: e.message, locations: e.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } }));
+      },
     },
     wss,
   );

@@ -185,6 +185,8 @@ export interface NotificationInbox {
   save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>>;
   /** Items not applied yet, oldest first; optionally only those about one pspReference (or naming it as original). */
   unapplied(pspReference?: string): Promise<StoredNotification[]>;
+  /** How many items are not applied yet: a growing number is an alert (docs/contract.md, Operations). */
+  countUnapplied(): Promise<number>;
   /** Marks an item as done without a payment change. */
   settle(id: number, outcome: NotificationOutcome): Promise<void>;
 }

@@ -2,6 +2,7 @@ import { GatewayError, notFound } from "./errors.js";
 import type { ApiKeyName, StoredPaymentMethodId } from "./ids.js";
 import { checkShopperReference, checkText } from "./input.js";
 import { KAKAOPAY } from "./payment.js";
+import type { Logger } from "./logger.js";
 import type { PaymentProvider, PaymentStore, StoredPaymentMethodStore } from "./ports.js";
 import type { StoredPaymentMethod } from "./stored-payment-method.js";
 
@@ -9,7 +10,7 @@ export interface StoredPaymentMethodDeps {
   store: PaymentStore;
   tokens: StoredPaymentMethodStore;
   provider: PaymentProvider;
-  log: (line: string) => void;
+  logger: Logger;
 }
 
 /** Listing and disabling a shopper's recurring KakaoPay tokens. */
@@ -26,7 +27,10 @@ export class StoredPaymentMethods {
       await this.recoverFromAdyen(shopperReference);
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error;
-      this.deps.log(`storedPaymentMethods answered from the store only: Adyen could not be asked (${error.code})`);
+      this.deps.logger.warn(
+        { operation: "storedPaymentMethods", code: error.code },
+        "storedPaymentMethods answered from the store only: Adyen could not be asked",
+      );
     }
     return this.deps.tokens.listTokens(owner, shopperReference);
   }
@@ -51,7 +55,10 @@ export class StoredPaymentMethods {
       const candidates = await this.deps.store.findStoringPayments(shopperReference);
       const storing = candidates.find((p) => p.status === "AUTHORISED") ?? candidates[0];
       if (!storing) {
-        this.deps.log(`token ${remote.id} for a shopper no key asked to store a method for: not recorded`);
+        this.deps.logger.warn(
+          { operation: "storedPaymentMethods", storedPaymentMethodId: remote.id },
+          "token for a shopper no key asked to store a method for: not recorded",
+        );
         continue;
       }
       await this.deps.tokens.recordToken({
@@ -61,7 +68,10 @@ export class StoredPaymentMethods {
         type: KAKAOPAY,
         originalPaymentId: storing.id,
       });
-      this.deps.log(`recovered token ${remote.id} from Adyen's list (its RECURRING_CONTRACT webhook never arrived)`);
+      this.deps.logger.info(
+        { operation: "storedPaymentMethods", paymentId: storing.id, storedPaymentMethodId: remote.id },
+        "recovered a token from Adyen's list (its RECURRING_CONTRACT webhook never arrived)",
+      );
     }
   }
 }

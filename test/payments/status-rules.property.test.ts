@@ -1,4 +1,5 @@
 import { GatewayMetrics } from "../../src/observability/metrics.js";
+import { memoryLogger } from "../support/logger.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ApiKeyName, PaymentId, PspReference } from "../../src/payments/ids.js";
@@ -70,8 +71,8 @@ describe("status rules, for any order and duplication of webhooks and redirect r
           inbox: stores.inbox,
           events,
           merchantAccount: "Merchant",
-          telemetry: new GatewayMetrics(),
-          log: () => {},
+          telemetry: new GatewayMetrics(() => stores.inbox.countUnapplied()),
+          logger: memoryLogger([]),
         });
         try {
           const id = "pay_property" as PaymentId;

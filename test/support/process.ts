@@ -17,6 +17,7 @@ export async function startGatewayProcess(dir: string, env: Record<string, strin
       PATH: process.env.PATH,
       ADYEN_ENVIRONMENT: "simulator",
       PORT: "0",
+      METRICS_PORT: "0",
       DATABASE_URL: `file:${join(dir, "gateway.db")}`,
       GATEWAY_API_KEYS: `alpha:${ALPHA_KEY},beta:${BETA_KEY}`,
       RETURN_URL_ALLOWLIST: "https://shop.example,myapp://",
@@ -39,7 +40,7 @@ export async function startGatewayProcess(dir: string, env: Record<string, strin
       for (const line of chunk.toString().split("\n")) {
         if (line) output.push(line);
         url ||= /KakaoPay gateway on (http:\/\/[^/]+)\/graphql/.exec(line)?.[1] ?? "";
-        const simulatorUrl = /Adyen simulator on (http:\/\/\S+)/.exec(line)?.[1];
+        const simulatorUrl = /Adyen simulator on (http:\/\/[^\s"]+)/.exec(line)?.[1];
         if (url && simulatorUrl) resolve({ url, simulatorUrl });
       }
     };

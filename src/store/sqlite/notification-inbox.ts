@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
 import type { Notification, NotificationOutcome, StoredNotification } from "../../payments/notification.js";
 import type { NotificationInbox } from "../../payments/ports.js";
 import { type SqliteDatabase, setPlaceholder } from "./database.js";
@@ -49,6 +49,10 @@ export class SqliteNotificationInbox implements NotificationInbox {
     return rows.sort((a, b) => a.id - b.id).map(toNotification);
   }
 
+  async countUnapplied(): Promise<number> {
+    return this.q.countUnapplied.get()?.count ?? 0;
+  }
+
   async settle(id: number, outcome: NotificationOutcome): Promise<void> {
     await this.writes.write(() => this.q.settle.run({ id, outcome, now: new Date() }));
   }
@@ -86,6 +90,7 @@ function prepareQueries(db: SqliteDatabase) {
       )
       .prepare(),
     unapplied: db.select().from(notificationInbox).where(isNull(notificationInbox.appliedAt)).orderBy(asc(notificationInbox.id)).prepare(),
+    countUnapplied: db.select({ count: count() }).from(notificationInbox).where(isNull(notificationInbox.appliedAt)).prepare(),
     unappliedByPsp: db
       .select()
       .from(notificationInbox)
