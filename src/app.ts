@@ -25,6 +25,7 @@ import { createLogger } from "./observability/logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { serveMetrics } from "./observability/metrics-server.js";
 import { ObservedStatusFeed } from "./observability/observed-feed.js";
+import { NO_TRACING, type Tracing } from "./observability/tracing.js";
 import type { Logger } from "./payments/logger.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
@@ -77,7 +78,9 @@ function every(intervalMs: number, task: () => Promise<void>, logger: Logger): {
 }
 
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
-export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Gateway> {
+export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel), tracing?: Tracing): Promise<Gateway> {
+  // Imported only when tracing is on: with it off, no OpenTelemetry module is loaded (docs/contract.md, Environment).
+  tracing ??= config.tracing ? new (await import("./observability/otel-tracing.js")).OtelTracing() : NO_TRACING;
   // Bind first: the simulator must know where to send webhooks, and nobody knows this port until we return.
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
@@ -108,20 +111,31 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     });
   }
 
-  const stores = openStores(config.databaseUrl);
+  const opened = openStores(config.databaseUrl);
+  // Each store call is one transaction: with tracing on, one span each.
+  const stores = {
+    payments: tracing.wrap(opened.payments, "db.payments"),
+    refunds: tracing.wrap(opened.refunds, "db.refunds"),
+    inbox: tracing.wrap(opened.inbox, "db.inbox"),
+    storedPaymentMethods: tracing.wrap(opened.storedPaymentMethods, "db.storedPaymentMethods"),
+    close: () => opened.close(),
+  };
   const metrics = new GatewayMetrics(() => stores.inbox.countUnapplied());
   const liveFeed = new InProcessStatusFeed();
   const feed = new ObservedStatusFeed(liveFeed, metrics, logger);
-  const webhooks = new PaymentWebhooks({
-    store: stores.payments,
-    tokens: stores.storedPaymentMethods,
-    refunds: stores.refunds,
-    inbox: stores.inbox,
-    events: feed,
-    merchantAccount: config.adyen.merchantAccount,
-    telemetry: metrics,
-    logger,
-  });
+  const webhooks = tracing.wrap(
+    new PaymentWebhooks({
+      store: stores.payments,
+      tokens: stores.storedPaymentMethods,
+      refunds: stores.refunds,
+      inbox: stores.inbox,
+      events: feed,
+      merchantAccount: config.adyen.merchantAccount,
+      telemetry: metrics,
+      logger,
+    }),
+    "webhooks",
+  );
   const provider = new AdyenCheckout({
     environment: config.adyen.environment,
     apiKey: config.adyen.apiKey,
@@ -130,6 +144,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     timeoutMs: config.adyen.timeoutMs,
     simulatorUrl: config.simulator?.url ?? simulator?.url,
     observe: (operation, outcome, seconds) => metrics.adyenRequest(operation, outcome, seconds),
+    tracing,
   });
   const payments = new Payments({
     store: stores.payments,
@@ -175,7 +190,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       ApolloServerPluginCacheControlDisabled(),
-      graphqlMetricsPlugin(metrics),
+      graphqlMetricsPlugin(metrics, tracing),
       config.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({
@@ -188,7 +203,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   await apollo.start();
 
   handleRequests(server, {
-    graphql: graphqlRoute(apollo, (request, log) => ({
+    graphql: graphqlRoute(apollo, tracing, (request, log) => ({
       owner: authenticator.authenticate(request.headers.authorization),
       payments,
       storedPaymentMethods,
@@ -207,6 +222,7 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       return true;
     },
     logger,
+    tracing,
   });
   const subscriptions = serveSubscriptions(server, {
     schema,

@@ -15,6 +15,8 @@ export interface Config {
   logLevel: LogLevel;
   /** METRICS_PORT; null when it is 0 (no /metrics listener). A program may set 0 here: any free port. */
   metricsPort: number | null;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT is set: spans are made (and exported by the SDK that otel-register.ts starts). */
+  tracing: boolean;
   databaseUrl: string;
   adyen: {
     environment: AdyenEnvironment;
@@ -109,6 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     production: env.NODE_ENV === "production",
     logLevel: readEnum(env, "LOG_LEVEL", LOG_LEVELS, "info"),
     metricsPort: readInt(env, "METRICS_PORT", 9464, 0, 65535) || null,
+    tracing: Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT),
     databaseUrl: readDatabaseUrl(env),
     adyen: {
       environment,

@@ -25,6 +25,7 @@ export interface AdyenCheckoutOptions {
   /** Where the simulator listens, in simulator mode. */
   simulatorUrl?: string;
   observe?: AdyenHttpOptions["observe"];
+  tracing?: AdyenHttpOptions["tracing"];
 }
 
 const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
@@ -46,6 +47,7 @@ export class AdyenCheckout implements PaymentProvider {
       timeoutMs: options.timeoutMs,
       baseUrl: options.environment === "simulator" ? options.simulatorUrl : undefined,
       observe: options.observe,
+      tracing: options.tracing,
     });
     this.http = httpClient;
     const client = new Client(

@@ -1,5 +1,6 @@
 import adyen from "@adyen/api-library";
 import type { IRequest } from "@adyen/api-library/lib/src/typings/requestOptions.js";
+import { NO_TRACING, type Tracing } from "../observability/tracing.js";
 
 // The library is CommonJS without an exports map: plain Node only sees its default export (docs/stack.md #1).
 const { HttpClientException } = adyen;
@@ -14,6 +15,8 @@ export interface AdyenHttpOptions {
   baseUrl?: string;
   /** Told of every call: which Checkout operation, how it ended (ok, rejected: 4xx, unavailable) and how long it took. */
   observe?: (operation: AdyenOperation, outcome: AdyenOutcome, seconds: number) => void;
+  /** One span per call. */
+  tracing?: Tracing;
 }
 
 export type AdyenOperation = "paymentMethods" | "payments" | "paymentsDetails" | "refunds" | "storedPaymentMethods";
@@ -56,12 +59,25 @@ export class AdyenHttpClient {
     return body;
   }
 
-  async request(
+  request(
     endpoint: string,
     json: string | Buffer,
     _config: Config,
     _isApiKeyRequired: boolean,
     requestOptions: IRequest.Options = {},
+  ): Promise<string> {
+    const operation = operationOf(new URL(endpoint).pathname);
+    const tracing = this.options.tracing ?? NO_TRACING;
+    return tracing.span(`adyen.${operation ?? "other"}`, { "http.request.method": requestOptions.method ?? "POST" }, () =>
+      this.send(endpoint, json, operation, requestOptions),
+    );
+  }
+
+  private async send(
+    endpoint: string,
+    json: string | Buffer,
+    operation: AdyenOperation | null,
+    requestOptions: IRequest.Options,
   ): Promise<string> {
     const url = new URL(this.options.baseUrl ? endpoint.replace(ADYEN_TEST_CHECKOUT, this.options.baseUrl) : endpoint);
     if (requestOptions.params) {
@@ -76,7 +92,6 @@ export class AdyenHttpClient {
     };
     if (requestOptions.idempotencyKey) headers["Idempotency-Key"] = requestOptions.idempotencyKey;
 
-    const operation = operationOf(url.pathname);
     const started = performance.now();
     const observe = (status: number) => {
       if (operation) this.options.observe?.(operation, outcomeOf(status), (performance.now() - started) / 1000);

@@ -1,13 +1,18 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApolloServer, HeaderMap } from "@apollo/server";
 import type { GatewayContext } from "../graphql/context.js";
+import type { Tracing } from "../observability/tracing.js";
 import type { Logger } from "../payments/logger.js";
 import { BodyTooLarge, readBody } from "./body.js";
 
 export const GRAPHQL_BODY_LIMIT = 64 * 1024;
 
 /** Apollo on a bare node:http handler: Express cost about 40% of a query's throughput here (docs/stack.md). */
-export function graphqlRoute(apollo: ApolloServer<GatewayContext>, context: (request: IncomingMessage, log: Logger) => GatewayContext) {
+export function graphqlRoute(
+  apollo: ApolloServer<GatewayContext>,
+  tracing: Tracing,
+  context: (request: IncomingMessage, log: Logger) => GatewayContext,
+) {
   return async (request: IncomingMessage, response: ServerResponse, search: string, log: Logger): Promise<void> => {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) {
@@ -32,10 +37,13 @@ export function graphqlRoute(apollo: ApolloServer<GatewayContext>, context: (req
         body = raw.toString("utf8");
       }
     }
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method ?? "GET", headers, search, body },
-      context: async () => context(request, log),
-    });
+    // Renamed to the operation by graphqlMetricsPlugin once Apollo has parsed it.
+    const result = await tracing.span("graphql", {}, () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: request.method ?? "GET", headers, search, body },
+        context: async () => context(request, log),
+      }),
+    );
     response.statusCode = result.status ?? 200;
     for (const [name, value] of result.headers) response.setHeader(name, value);
     if (result.body.kind === "complete") {

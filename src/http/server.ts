@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Tracing } from "../observability/tracing.js";
 import type { Logger } from "../payments/logger.js";
 
 /** `log` carries the request's `requestId`: every line about this request has it. */
@@ -10,7 +11,10 @@ export interface GatewayRoutes {
   webhook?: RouteHandler;
   ready: () => Promise<boolean>;
   logger: Logger;
+  tracing: Tracing;
 }
+
+const TRACED_PATHS = new Set(["/graphql", "/webhooks/adyen", "/healthz", "/readyz"]);
 
 /** The gateway's HTTP surface: /graphql, /webhooks/adyen, /healthz and /readyz, on a bare node:http server. */
 export function handleRequests(server: Server, routes: GatewayRoutes): void {
@@ -18,16 +22,20 @@ export function handleRequests(server: Server, routes: GatewayRoutes): void {
     const requestId = requestIdOf(request);
     response.setHeader("x-request-id", requestId);
     const log = routes.logger.child({ requestId });
-    route(request, response, routes, log).catch((error: unknown) => {
-      // Logged once, with its stack; the client only learns that it was an internal error.
-      log.error({ err: error, method: request.method, path: request.url?.split("?")[0] }, "request failed");
-      if (!response.headersSent) {
-        response.writeHead(500, { "content-type": "application/json" });
-        response.end(JSON.stringify({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] }));
-      } else {
-        response.destroy();
-      }
-    });
+    const path = request.url?.split("?")[0] ?? "/";
+    const span = `${request.method} ${TRACED_PATHS.has(path) ? path : "other"}`;
+    routes.tracing
+      .request(request.headers, span, () => route(request, response, routes, log))
+      .catch((error: unknown) => {
+        // Logged once, with its stack; the client only learns that it was an internal error.
+        log.error({ err: error, method: request.method, path }, "request failed");
+        if (!response.headersSent) {
+          response.writeHead(500, { "content-type": "application/json" });
+          response.end(JSON.stringify({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] }));
+        } else {
+          response.destroy();
+        }
+      });
   });
 }
 

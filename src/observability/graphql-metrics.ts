@@ -3,6 +3,7 @@ import { type DocumentNode, type GraphQLSchema, getOperationAST, Kind } from "gr
 import type { GatewayContext } from "../graphql/context.js";
 import { internalCause } from "../graphql/errors.js";
 import type { GatewayMetrics, GraphQLOperationType } from "./metrics.js";
+import type { Tracing } from "./tracing.js";
 
 /**
  * The operation's type and root field, for metric labels. A field the schema does not have (a client's typo) is
@@ -30,13 +31,22 @@ export function outcomeOf(errors: ReadonlyArray<{ extensions?: Record<string, un
 
 /**
  * Feeds gateway_graphql_operations_total and gateway_graphql_operation_duration_seconds for /graphql over HTTP, and
- * logs each internal error once, with its stack (the client only gets "Internal error").
+ * logs each internal error once, with its stack (the client only gets "Internal error"); names the operation's span.
  */
-export function graphqlMetricsPlugin(metrics: GatewayMetrics): ApolloServerPlugin<GatewayContext> {
+export function graphqlMetricsPlugin(metrics: GatewayMetrics, tracing: Tracing): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       const started = performance.now();
       return {
+        async didResolveOperation({ schema, document, operationName }) {
+          const labels = operationLabels(schema, document, operationName);
+          if (labels) {
+            tracing.rename(`graphql.${labels.type} ${labels.field}`, {
+              "graphql.operation.type": labels.type,
+              "graphql.field": labels.field,
+            });
+          }
+        },
         async didEncounterErrors({ errors, contextValue, operationName }) {
           for (const error of errors) {
             const cause = internalCause(error);

@@ -11,8 +11,8 @@ export interface GatewayProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startGatewayProcess(dir: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ["dist/src/main.js"], {
+export async function startGatewayProcess(dir: string, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, "dist/src/main.js"], {
     env: {
       PATH: process.env.PATH,
       ADYEN_ENVIRONMENT: "simulator",
