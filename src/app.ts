@@ -183,6 +183,13 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM before requests drain.
     stopOnTerminationSignals: false,
     csrfPrevention: true,
+    // Apollo's own warnings become JSON lines like every other (docs/contract.md, Operations).
+    logger: {
+      debug: (message: unknown) => logger.debug({ component: "apollo" }, String(message)),
+      info: (message: unknown) => logger.info({ component: "apollo" }, String(message)),
+      warn: (message: unknown) => logger.warn({ component: "apollo" }, String(message)),
+      error: (message: unknown) => logger.error({ component: "apollo" }, String(message)),
+    },
     introspection: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
     validationRules: armor.validationRules,

@@ -93,7 +93,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     logger,
   });
   server.on("request", router.handle);
-  logger.info({ url, merchantAccount }, "Adyen Checkout v72 simulator listening");
+  logger.info({ url, merchantAccount }, `Adyen Checkout v72 simulator listening on ${url}`);
 
   let closing: Promise<void> | undefined;
   return {
