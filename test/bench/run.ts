@@ -1,10 +1,11 @@
 /**
- * `npm run bench [-- --quick] [--only=2,3] [--profile] [--save=FILE] [--compare=FILE] [--connections=50] [--webhook-rate=500]`
+ * `npm run bench [-- --quick] [--only=2,3] [--profile] [--save=FILE] [--compare=FILE] [--connections=50] [--webhook-rate=500]
+ *   [--observability]`
  *
  * Every scenario of BENCHMARKS.md against the built gateway in its own process, the simulator in another, a raw
  * node:http baseline in a third, and each load generator in a process of its own; then one table. The payments a
  * scenario needs are made through the gateway's GraphQL API before its measured run, and its effects are checked
- * after it.
+ * after it. With --observability, scenarios 2, 3 and 4 run with logs and metrics on (the default) and off, in turns.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -78,7 +79,7 @@ const QUICK: Settings = {
   idlePerPayment: 10,
 };
 
-const TARGETS = { payment: 0.3, webhook: 0.35, start: 0.08, heapKB: 30, p99Ms: 100 };
+const TARGETS = { payment: 0.3, webhook: 0.35, start: 0.08, heapKB: 30, p99Ms: 100, observability: 0.95 };
 /** Sockets, SQLite files, the simulator connection and the like, on top of one descriptor per subscription. */
 const SPARE_FILES = 200;
 const OPEN_FILES = 20_000;
@@ -94,6 +95,7 @@ const { values: args } = parseArgs({
     compare: { type: "string" },
     connections: { type: "string" },
     "webhook-rate": { type: "string" },
+    observability: { type: "boolean", default: false },
   },
 });
 
@@ -261,7 +263,11 @@ function webhookJob(list: HarvestedPayment[]): Job {
   };
 }
 
+/** With --observability: the label of the current configuration, added to each row's scenario name. */
+let configuration = "";
+
 function httpRow(scenario: string, what: string, result: Measured<HttpResult>, target: number | null): Row {
+  what = `${what}${configuration}`;
   const row: Row = {
     scenario,
     what,
@@ -446,6 +452,69 @@ async function scenarioSubscriptions(n: number): Promise<void> {
   }
 }
 
+/** The gateway's environment, less what a configuration of --observability changes. */
+let gatewayEnv: Record<string, string> = {};
+
+async function startGatewayProcess(extra: Record<string, string>): Promise<void> {
+  gateway = await start({
+    name: "gateway",
+    script: dist("../../src/main.js"),
+    nodeFlags: ["--expose-gc", "--import", pathToFileURL(dist("./probe.js")).href],
+    // LOG_LEVEL=silent prints no start-up line: then /healthz says it is up.
+    ready:
+      extra.LOG_LEVEL === "silent" ? new URL(`http://127.0.0.1:${gatewayEnv.PORT}/healthz`) : /KakaoPay gateway on (http:[^\s"]+)\/graphql/,
+    logDir: runDir,
+    openFiles,
+    env: { ...gatewayEnv, ...extra },
+  });
+  gatewayUrl = gateway.readyMatch[1]!;
+}
+
+/**
+ * Scenarios 2, 3 and 4 with logs (info) and metrics (a /metrics listener) on, as by default, and both off
+ * (LOG_LEVEL=silent, METRICS_PORT=0), on the same database, in the order on, off, off, on: the database grows as
+ * the runs go, and this order gives both the same share of it. Each "on" must keep 95% of its "off".
+ */
+async function observabilityRuns(): Promise<void> {
+  const on = { LOG_LEVEL: "info", METRICS_PORT: String(await freePort()) };
+  const off = { LOG_LEVEL: "silent", METRICS_PORT: "0" };
+  const totals = new Map<string, { on: number[]; off: number[] }>();
+  for (const [index, which] of (["on", "off", "off", "on"] as const).entries()) {
+    if (index > 0) {
+      await stop(gateway);
+      await startGatewayProcess(which === "on" ? on : off);
+    }
+    configuration = ` [${which} ${index < 2 ? 1 : 2}]`;
+    say(`observability: logs and metrics ${which}`);
+    const before = rows.length;
+    if (only.has("4")) await scenarioStart();
+    if (only.has("2")) await scenarioQuery();
+    if (only.has("3")) await scenarioWebhooks();
+    for (const row of rows.slice(before)) {
+      const entry = totals.get(row.scenario) ?? { on: [], off: [] };
+      entry[which].push(row.perSecond);
+      totals.set(row.scenario, entry);
+    }
+  }
+  configuration = "";
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  for (const [scenario, { on: withOn, off: withOff }] of totals) {
+    const ratio = mean(withOn) / mean(withOff);
+    rows.push({
+      scenario,
+      what: "logs + metrics on ÷ off (mean of 2 runs each)",
+      perSecond: mean(withOn),
+      p50: NaN,
+      p99: NaN,
+      errors: 0,
+      cores: {},
+      ratio,
+      target: `≥ ${TARGETS.observability} × off`,
+      met: ratio >= TARGETS.observability,
+    });
+  }
+}
+
 async function main(): Promise<void> {
   say(`${settings.mode} run; logs, profiles and results in ${runDir}`);
   const rawServer = await start({ name: "raw", script: dist("./raw-server.js"), ready: /on (http:\S+)/, logDir: runDir });
@@ -462,7 +531,7 @@ async function main(): Promise<void> {
     name: "simulator",
     script: dist("../../src/simulator/main.js"),
     nodeFlags: probeFlags,
-    ready: /listening on (http:\S+)/,
+    ready: /listening on (http:[^\s"]+)/,
     logDir: runDir,
     env: {
       ...shared,
@@ -472,32 +541,30 @@ async function main(): Promise<void> {
       SIMULATOR_OFFER_TTL_SECONDS: "86400",
     },
   });
-  gateway = await start({
-    name: "gateway",
-    script: dist("../../src/main.js"),
-    nodeFlags: ["--expose-gc", ...probeFlags],
-    ready: /KakaoPay gateway on (http:\S+)\/graphql/,
-    logDir: runDir,
-    openFiles,
-    env: {
-      ...shared,
-      NODE_ENV: "production",
-      PORT: String(gatewayPort),
-      DATABASE_URL: `file:${join(runDir, "gateway.db")}`,
-      ADYEN_ENVIRONMENT: "simulator",
-      SIMULATOR_URL: simulator.readyMatch[1]!,
-      GATEWAY_API_KEYS: `bench:${API_KEY}`,
-      RETURN_URL_ALLOWLIST: "http://127.0.0.1",
-    },
-  });
-  gatewayUrl = gateway.readyMatch[1]!;
+  gatewayEnv = {
+    ...shared,
+    NODE_ENV: "production",
+    PORT: String(gatewayPort),
+    // A free port: several benches may share this machine, and 9464 would be taken by the first.
+    METRICS_PORT: String(await freePort()),
+    DATABASE_URL: `file:${join(runDir, "gateway.db")}`,
+    ADYEN_ENVIRONMENT: "simulator",
+    SIMULATOR_URL: simulator.readyMatch[1]!,
+    GATEWAY_API_KEYS: `bench:${API_KEY}`,
+    RETURN_URL_ALLOWLIST: "http://127.0.0.1",
+  };
+  await startGatewayProcess({});
 
   const rawUrl = rawServer.readyMatch[1]!;
   const rawStart = await scenarioRaw(rawUrl, "start");
-  // Scenario 4 first: the payments it makes serve the others.
-  if (only.has("4")) await scenarioStart();
-  if (only.has("2")) await scenarioQuery();
-  if (only.has("3")) await scenarioWebhooks();
+  if (args.observability) {
+    await observabilityRuns();
+  } else {
+    // Scenario 4 first: the payments it makes serve the others.
+    if (only.has("4")) await scenarioStart();
+    if (only.has("2")) await scenarioQuery();
+    if (only.has("3")) await scenarioWebhooks();
+  }
   if (only.has("5")) for (const n of subscriptionCounts()) await scenarioSubscriptions(n);
   const rawEnd = await scenarioRaw(rawUrl, "end");
 
