@@ -40,7 +40,7 @@ export function handleRequests(server: Server, routes: GatewayRoutes): void {
 }
 
 /** A printable id of at most 128 characters from `x-request-id`, so the caller's id joins our lines; else a new one. */
-function requestIdOf(request: IncomingMessage): string {
+export function requestIdOf(request: IncomingMessage): string {
   const given = request.headers["x-request-id"];
   return typeof given === "string" && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
 }

@@ -11,9 +11,8 @@ import {
 import type { Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
-import { randomUUID } from "node:crypto";
 import type { GatewayContext } from "../graphql/context.js";
-import { formatError } from "../graphql/errors.js";
+import { formatError, internalCause } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
 import { ErrorCode } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
@@ -23,6 +22,7 @@ import type { Payments } from "../payments/use-cases.js";
 import type { Logger } from "../payments/logger.js";
 import { operationLabels, outcomeOf } from "../observability/graphql-metrics.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
+import { requestIdOf } from "./server.js";
 
 /** ws accepts 100 MiB messages by default; a subscription request is a few hundred bytes. */
 export const WS_MAX_PAYLOAD = 64 * 1024;
@@ -95,7 +95,7 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         ctx.extra.owner = owner;
         ctx.extra.started = new Map();
         ctx.extra.open = new Set();
-        ctx.extra.log = options.logger.child({ requestId: randomUUID(), operation: "subscription" });
+        ctx.extra.log = options.logger.child({ requestId: requestIdOf(ctx.extra.request), operation: "subscription" });
         return true;
       },
       context: (ctx: Context<ConnectionParams, Extra & SocketExtra>): GatewayContext => ({
@@ -115,11 +115,13 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
           ctx.extra.open?.add(id);
           metrics.subscriptionOpened();
         }
+        if (!streaming) logInternal(ctx.extra.log ?? options.logger, result.errors);
         const errors = streaming ? undefined : result.errors?.map((e) => formatError(e.toJSON(), e));
         if (labels) metrics.graphqlOperation(labels.type, labels.field, outcomeOf(errors), (performance.now() - started) / 1000);
       },
       onNext: (_ctx, _id, _payload, args, result) => {
         const context = args.contextValue as GatewayContext;
+        logInternal(context.log, result.errors);
         if (context.delivering && options.isLive(context.delivering)) metrics.statusPublished(context.delivering.event.occurredAt);
         context.delivering = undefined;
         return result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result;
@@ -138,4 +140,12 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
   );
   // dispose() closes every socket with 1001 Going Away, then the server.
   return { close: async () => await disposable.dispose() };
+}
+
+/** Each error that becomes "Internal error" for the client is logged once, with its stack. */
+function logInternal(log: Logger, errors: readonly GraphQLError[] | undefined): void {
+  for (const error of errors ?? []) {
+    const cause = internalCause(error);
+    if (cause !== undefined) log.error({ err: cause }, "internal error");
+  }
 }

@@ -1,7 +1,9 @@
 import Database from "better-sqlite3";
 import { print } from "graphql";
 import { join } from "node:path";
+import { createClient } from "graphql-ws";
 import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { PaymentStatusChangedDocument, type PaymentStatusChangedSubscription, StartKakaoPayPaymentDocument } from "../generated/graphql.js";
 import { ALPHA_KEY, eventually, TestGateway } from "../support/gateway.js";
 import { notificationBody, postWebhook, signedItem } from "../support/webhooks.js";
@@ -91,6 +93,46 @@ describe("logs", () => {
     expect(err.message).toContain("NOT_A_STATUS");
     expect(err.stack).toMatch(/\n\s+at /);
     expect(errors[0]!.requestId).toEqual(expect.any(String));
+  });
+});
+
+describe("logs over graphql-ws", () => {
+  it("logs an internal error of a subscription once, with its stack, under the socket's x-request-id", async () => {
+    const gw = await start();
+    const { id } = await startPayment(gw, "broken-watch");
+    const db = new Database(join(gw.dir, "gateway.db"));
+    db.prepare("update payments set status = 'NOT_A_STATUS' where id = ?").run(id);
+    db.close();
+
+    const received: unknown[] = [];
+    const client = createClient({
+      url: `${gw.url.replace("http", "ws")}/graphql`,
+      webSocketImpl: class extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols, { headers: { "x-request-id": "app-socket-7" } });
+        }
+      },
+      connectionParams: { authorization: `Bearer ${ALPHA_KEY}` },
+      retryAttempts: 0,
+    });
+    try {
+      client.subscribe(
+        {
+          query: "subscription($id: ID!) { paymentStatusChanged(paymentId: $id, afterVersion: 0) { status payment { status } } }",
+          variables: { id },
+        },
+        { next: (r) => void received.push(r), error: (e) => void received.push(e), complete: () => {} },
+      );
+      await eventually(async () => expect(received.length).toBeGreaterThan(0));
+      expect(JSON.stringify(received)).toContain("Internal error");
+      expect(JSON.stringify(received)).not.toContain("NOT_A_STATUS");
+      const errors = gw.logs().filter((l) => l.level === "error");
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ requestId: "app-socket-7", operation: "subscription" });
+      expect((errors[0]!.err as { stack: string }).stack).toMatch(/\n\s+at /);
+    } finally {
+      await client.dispose();
+    }
   });
 });
 
