@@ -1,35 +1,44 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { CachingProvider } from "./adyen/caching-provider.js";
 import { AdyenCheckout } from "./adyen/checkout.js";
-import type { Config } from "./config.js";
-import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
-import { formatError } from "./graphql/errors.js";
+import { type Config, ConfigError } from "./config.js";
+import { Authenticator, type GatewayContext } from "./graphql/context.js";
+import { documentStore } from "./graphql/document-cache.js";
+import { clientErrorFormatter } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
-import { armorConfig } from "./graphql/limits.js";
+import { AdyenFieldsOnceRule, armorConfig, httpOperationGuard, PARSE_OPTIONS } from "./graphql/limits.js";
+import { adyenRateLimit } from "./graphql/rate-limit.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
+import { trackConnections } from "./http/connections.js";
 import { graphqlRoute } from "./http/graphql-route.js";
-import { handleRequests } from "./http/server.js";
+import { limitConnections, serverOptions } from "./http/limits.js";
+import { answerStarting, requestHandler } from "./http/server.js";
 import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
+import { ClientSecrets } from "./payments/client-secret.js";
 import { ReturnUrlPolicy } from "./payments/input.js";
-import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
+import { RateLimiter } from "./payments/rate-limit.js";
 import { Refunds } from "./payments/refunds.js";
+import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Payments } from "./payments/use-cases.js";
-import { PaymentWebhooks } from "./payments/webhooks.js";
+import { PaymentWebhooks, type WebhookSweepOptions } from "./payments/webhooks.js";
 import { graphqlMetricsPlugin } from "./observability/graphql-metrics.js";
 import { createLogger } from "./observability/logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { serveMetrics } from "./observability/metrics-server.js";
 import { ObservedStatusFeed } from "./observability/observed-feed.js";
+import { requestScoped } from "./observability/request-log.js";
 import { NO_TRACING, type Tracing } from "./observability/tracing.js";
 import type { Logger } from "./payments/logger.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
+import { RedisStatusFeed } from "./pubsub/redis-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
-import { openStores } from "./store/index.js";
+import { openStores, type Stores } from "./store/index.js";
 
 /** A running gateway: its URL, the simulator it started (simulator mode only), and a way to stop both. */
 export interface Gateway {
@@ -39,8 +48,15 @@ export interface Gateway {
   metrics: GatewayMetrics;
   /** Where GET /metrics answers; null when METRICS_PORT is 0. */
   metricsUrl: string | null;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests in progress finish (cutting clients that stopped sending), then always drains the
+   * webhook queue and closes the store. After `graceMs`, connections still open are cut.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** How long a shutdown waits for requests in progress before cutting them: an orchestrator kills us soon after. */
+export const SHUTDOWN_GRACE_MS = 15_000;
 
 export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
   startKakaoPayPayment(input: {
@@ -77,51 +93,102 @@ function every(intervalMs: number, task: () => Promise<void>, logger: Logger): {
   };
 }
 
+/** Settings with defaults that tests shorten; not read from the environment. */
+export interface GatewayTuning {
+  webhookSweep?: Partial<WebhookSweepOptions>;
+  /** PAYMENT_SESSION_LIFETIME_MS by default. */
+  sessionLifetimeMs?: number;
+}
+
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
-export async function startGateway(config: Config, logger: Logger = createLogger(config.logLevel), tracing?: Tracing): Promise<Gateway> {
-  // Imported only when tracing is on: with it off, no OpenTelemetry module is loaded (docs/contract.md, Environment).
-  tracing ??= config.tracing ? new (await import("./observability/otel-tracing.js")).OtelTracing() : NO_TRACING;
-  // Bind first: the simulator must know where to send webhooks, and nobody knows this port until we return.
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, resolve);
-  });
-  const { address, port } = server.address() as AddressInfo;
-  // The URL the simulator posts webhooks to: loopback when we listen on every interface.
-  const host = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address.includes(":") ? `[${address}]` : address;
-  const url = `http://${host}:${port}`;
-
+export async function startGateway(
+  config: Config,
+  logger: Logger = createLogger(config.logLevel),
+  tuning: GatewayTuning = {},
+): Promise<Gateway> {
+  // The database first: one that cannot be written stops the start before anything listens.
+  const stores = openDatabase(config.databaseUrl, tuning);
   let simulator: RunningSimulator | null = null;
-  if (config.simulator && !config.simulator.url) {
-    simulator = await startSimulator({
-      port: config.simulator.port,
-      apiKey: config.adyen.apiKey,
-      merchantAccount: config.adyen.merchantAccount,
-      webhook: {
-        url: `${url}/webhooks/adyen`,
-        hmacKeyHex: config.adyen.hmacKeys[0]!,
-        username: config.adyen.webhookUsername,
-        password: config.adyen.webhookPassword,
-      },
-      webhookDelayMs: config.simulator.webhookDelayMs,
-      pendingDelayMs: config.simulator.pendingDelayMs,
-      offerTtlMs: config.simulator.offerTtlMs,
-      logger: logger.child({ component: "simulator" }),
+  // Bound before the routes exist (the simulator must know where to send webhooks, and with PORT=0 nobody knows this
+  // port before it is bound): until the gateway is ready, every request is answered 503.
+  let serve: RequestListener = answerStarting;
+  const server = createServer(serverOptions(config.limits), (request, response) => serve(request, response));
+  const connections = trackConnections(server);
+  try {
+    await listen(server, config.port, config.host, "PORT");
+    const { address, port } = server.address() as AddressInfo;
+    // The URL the simulator posts webhooks to: loopback when we listen on every interface.
+    const host = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address.includes(":") ? `[${address}]` : address;
+    const url = `http://${host}:${port}`;
+    if (config.simulator && !config.simulator.url) {
+      const simulatorPort = config.simulator.port;
+      simulator = await startSimulator({
+        port: simulatorPort,
+        apiKey: config.adyen.apiKey,
+        merchantAccount: config.adyen.merchantAccount,
+        webhook: {
+          url: `${url}/webhooks/adyen`,
+          hmacKeyHex: config.adyen.hmacKeys[0]!,
+          username: config.adyen.webhookUsername,
+          password: config.adyen.webhookPassword,
+        },
+        webhookDelayMs: config.simulator.webhookDelayMs,
+        pendingDelayMs: config.simulator.pendingDelayMs,
+        offerTtlMs: config.simulator.offerTtlMs,
+        logger: logger.child({ component: "simulator" }),
+      }).catch((error: unknown) => {
+        throw portProblem(error, "SIMULATOR_PORT", simulatorPort, "127.0.0.1");
+      });
+    }
+    return await serveGateway(config, logger, tuning, {
+      stores,
+      server,
+      url,
+      simulator,
+      connections,
+      ready: (listener) => (serve = listener),
     });
+  } catch (error) {
+    // Nothing half-started is left behind: the port, the simulator and the database are released.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await simulator?.close();
+    await stores.close();
+    throw error;
   }
+}
 
-  const opened = openStores(config.databaseUrl);
+interface Started {
+  stores: Stores;
+  server: Server;
+  url: string;
+  simulator: RunningSimulator | null;
+  connections: ReturnType<typeof trackConnections>;
+  /** Installs the routes in place of the start-up 503. */
+  ready: (listener: RequestListener) => void;
+}
+
+async function serveGateway(
+  config: Config,
+  logger: Logger,
+  tuning: GatewayTuning,
+  { stores: opened, server, url, simulator, connections, ready }: Started,
+): Promise<Gateway> {
+  // Imported only when tracing is on: with it off, no OpenTelemetry module is loaded (docs/contract.md, Environment).
+  const tracing: Tracing = config.tracing ? new (await import("./observability/otel-tracing.js")).OtelTracing() : NO_TRACING;
   // Each store call is one transaction: with tracing on, one span each.
   const stores = {
     payments: tracing.wrap(opened.payments, "db.payments"),
     refunds: tracing.wrap(opened.refunds, "db.refunds"),
     inbox: tracing.wrap(opened.inbox, "db.inbox"),
     storedPaymentMethods: tracing.wrap(opened.storedPaymentMethods, "db.storedPaymentMethods"),
-    close: () => opened.close(),
   };
+  // With REDIS_URL, changes committed by any instance reach this one's subscribers (docs/contract.md).
+  const redisFeed = config.redisUrl
+    ? await RedisStatusFeed.connect(config.redisUrl, stores.payments, logger.child({ component: "redis" }))
+    : null;
+  const liveFeed = redisFeed ?? new InProcessStatusFeed();
   const metrics = new GatewayMetrics(() => stores.inbox.countUnapplied());
-  const liveFeed = new InProcessStatusFeed();
+  metrics.countSubscriptions(() => liveFeed.active);
   const feed = new ObservedStatusFeed(liveFeed, metrics, logger);
   const webhooks = tracing.wrap(
     new PaymentWebhooks({
@@ -133,10 +200,11 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       merchantAccount: config.adyen.merchantAccount,
       telemetry: metrics,
       logger,
+      sweep: tuning.webhookSweep,
     }),
     "webhooks",
   );
-  const provider = new AdyenCheckout({
+  const checkout = new AdyenCheckout({
     environment: config.adyen.environment,
     apiKey: config.adyen.apiKey,
     merchantAccount: config.adyen.merchantAccount,
@@ -145,13 +213,20 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     simulatorUrl: config.simulator?.url ?? simulator?.url,
     observe: (operation, outcome, seconds) => metrics.adyenRequest(operation, outcome, seconds),
     tracing,
+    logger: logger.child({ component: "adyen" }),
   });
+  const provider = new CachingProvider(checkout, {
+    paymentMethodsTtlMs: config.limits.paymentMethodsCacheMs,
+    storedMethodsIntervalMs: config.limits.storedMethodsLookupIntervalMs,
+  });
+  const clientSecrets = new ClientSecrets(config.clientSecretKeys);
   const payments = new Payments({
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
     provider,
     events: feed,
     returnUrls: new ReturnUrlPolicy(config.returnUrlAllowlist),
+    clientSecrets,
     webhooks,
   });
   const storedPaymentMethods = new StoredPaymentMethods({
@@ -171,13 +246,21 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     maxResendBackoffMs: MAX_REFUND_RESEND_BACKOFF_MS,
   });
   const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), logger);
-  const authenticator = new ApiKeyAuthenticator(config.apiKeys);
+  const authenticator = new Authenticator(config.apiKeys, clientSecrets);
+  const keyAdvice = config.devApiKeyFile
+    ? `in simulator mode: the dev key printed at start, also in ${config.devApiKeyFile}`
+    : "see GATEWAY_API_KEYS";
+  const authHint = `send Authorization: Bearer <api key> (${keyAdvice}), or a payment's client secret`;
 
   const schema = await buildGatewaySchema(feed);
   const armor = new ApolloArmor(armorConfig()).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: jitExecution(schema),
-    formatError,
+    // Apollo's default store sizes a document by its JSON, which leaves out the (comment-padded) text it keeps.
+    documentStore: documentStore(),
+    // Apollo calls it within the request: its internal errors are logged under the request's requestId.
+    formatError: clientErrorFormatter({ production: config.production, logger: requestScoped(logger) }),
+    parseOptions: PARSE_OPTIONS,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM before requests drain.
@@ -191,11 +274,12 @@ export async function startGateway(config: Config, logger: Logger = createLogger
       error: (message: unknown) => logger.error({ component: "apollo" }, String(message)),
     },
     introspection: !config.production,
-    hideSchemaDetailsFromClientErrors: config.production,
-    validationRules: armor.validationRules,
+    validationRules: [...armor.validationRules, AdyenFieldsOnceRule],
     plugins: [
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
+      httpOperationGuard<GatewayContext>(),
+      adyenRateLimit(new RateLimiter(config.limits.adyenOperationsPerMinute)),
       ApolloServerPluginCacheControlDisabled(),
       graphqlMetricsPlugin(metrics, tracing),
       config.production
@@ -209,28 +293,37 @@ export async function startGateway(config: Config, logger: Logger = createLogger
   });
   await apollo.start();
 
-  handleRequests(server, {
-    graphql: graphqlRoute(apollo, tracing, (request, log) => ({
-      owner: authenticator.authenticate(request.headers.authorization),
-      payments,
-      storedPaymentMethods,
-      refunds,
-      log,
-    })),
-    webhook: webhookRoute({
-      webhooks,
-      username: config.adyen.webhookUsername,
-      password: config.adyen.webhookPassword,
-      hmacKeys: config.adyen.hmacKeys,
-      metrics,
+  ready(
+    requestHandler({
+      graphql: graphqlRoute(
+        apollo,
+        tracing,
+        (request) => ({
+          principal: authenticator.authenticate(request.headers.authorization),
+          authHint,
+          payments,
+          storedPaymentMethods,
+          refunds,
+        }),
+        (request) => authenticator.authenticate(request.headers.authorization) !== null,
+      ),
+      webhook: webhookRoute({
+        webhooks,
+        username: config.adyen.webhookUsername,
+        password: config.adyen.webhookPassword,
+        hmacKeys: config.adyen.hmacKeys,
+        metrics,
+      }),
+      ready: async () => {
+        await stores.payments.ping();
+        await redisFeed?.ping();
+        return true;
+      },
+      logger,
+      tracing,
+      admit: limitConnections(server, config.limits),
     }),
-    ready: async () => {
-      await stores.payments.ping();
-      return true;
-    },
-    logger,
-    tracing,
-  });
+  );
   const subscriptions = serveSubscriptions(server, {
     schema,
     production: config.production,
@@ -238,12 +331,15 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     storedPaymentMethods,
     refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
+    authHint,
     logger,
     metrics,
     isLive: (change) => feed.isLive(change),
+    limits: config.limits,
   });
-  // Items acknowledged before a crash but not applied: apply them now.
-  await webhooks.applyUnapplied();
+  server.on("upgrade", (_request, socket) => connections.release(socket as Socket));
+  // Items acknowledged before a crash but not applied are applied now, then the sweep retries what still fails.
+  await webhooks.startSweeping();
   const metricsListener =
     config.metricsPort === null ? null : await serveMetrics(metrics.registry, config.host, config.metricsPort, logger);
 
@@ -253,23 +349,71 @@ export async function startGateway(config: Config, logger: Logger = createLogger
     simulator,
     metrics,
     metricsUrl: metricsListener?.url ?? null,
-    async close() {
+    async close(graceMs = SHUTDOWN_GRACE_MS) {
       // A scraper keeps its connection open: /metrics goes first, at once (a scrape would read a closed store).
       metricsListener?.server.close();
       metricsListener?.server.closeAllConnections();
-      // Stop accepting, let in-flight requests finish, then release what they used.
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      // A connection whose request finishes during shutdown would otherwise idle until keep-alive times out.
-      const reaper = setInterval(() => server.closeIdleConnections(), 50);
-      server.closeIdleConnections();
-      await subscriptions.close();
-      await drained;
-      await resender.stop();
-      clearInterval(reaper);
-      await webhooks.idle();
-      await simulator?.close();
-      await apollo.stop();
-      await stores.close();
+      const failures: unknown[] = [];
+      // Each step runs even when one before it failed: the webhook queue and the store are always drained and closed.
+      const step = async (run: () => Promise<void> | undefined) => {
+        try {
+          await run();
+        } catch (error) {
+          failures.push(error);
+        }
+      };
+      await step(() => subscriptions.close());
+      await step(() => connections.close(graceMs));
+      await step(() => resender.stop());
+      await step(() => webhooks.stop());
+      await step(() => webhooks.idle());
+      await step(() => simulator?.close());
+      await step(() => apollo.stop());
+      await step(async () => redisFeed?.close());
+      await step(() => opened.close());
+      if (failures.length > 0) throw failures[0];
     },
   };
+}
+
+/** Opens the database; one that cannot be opened for writing is a configuration problem named in one line. */
+function openDatabase(databaseUrl: string, tuning: GatewayTuning): Stores {
+  try {
+    return openStores(databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    // SQLite's message says what is wrong with the file; a system error's code says it without echoing the path.
+    const reason =
+      typeof code === "string" && code.startsWith("SQLITE_")
+        ? `${(error as Error).message} (${code})`
+        : typeof code === "string"
+          ? code
+          : error instanceof Error
+            ? error.name
+            : "unknown error";
+    throw new ConfigError("DATABASE_URL", `cannot be opened for writing: ${reason}`);
+  }
+}
+
+async function listen(server: Server, port: number, host: string, variable: string): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    throw portProblem(error, variable, port, host);
+  }
+}
+
+/** A port we cannot listen on, as one line naming the variable to change; any other error as it is. */
+function portProblem(error: unknown, variable: string, port: number, host: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (code === "EADDRINUSE") return new ConfigError(variable, `${port} is already in use on ${host}: set ${variable} to a free port`);
+  if (code === "EACCES") return new ConfigError(variable, `${port} needs privileges on ${host}: set ${variable} to a port above 1023`);
+  if (code === "EADDRNOTAVAIL") return new ConfigError("HOST", `${host} is not an address of this machine`);
+  return error;
 }

@@ -1,21 +1,38 @@
-import { startGateway } from "./app.js";
+import { type Gateway, SHUTDOWN_GRACE_MS, startGateway } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
+import { keepGeneratedSecrets } from "./dev-secrets.js";
 import { createLogger } from "./observability/logger.js";
+import type { Logger } from "./payments/logger.js";
+import { RedisStartError } from "./pubsub/redis-feed.js";
 
-let config: Config;
-try {
-  config = loadConfig();
-} catch (error) {
-  if (error instanceof ConfigError) {
-    // LOG_LEVEL itself may be what is wrong: this one line is written at the default level.
-    createLogger("info").error({ operation: "config", variable: error.variable }, `Configuration error: ${error.message}`);
+/**
+ * A configuration problem (a bad variable, a busy port, a database we cannot write, a Redis that does not answer):
+ * one JSON line naming it, exit 1.
+ */
+function stopOn(error: unknown, logger: Logger): never {
+  if (error instanceof ConfigError || error instanceof RedisStartError) {
+    const variable = error instanceof ConfigError ? error.variable : "REDIS_URL";
+    logger.error({ operation: "config", variable }, `Configuration error: ${error.message}`);
     process.exit(1);
   }
   throw error;
 }
 
+let config: Config;
+try {
+  config = keepGeneratedSecrets(loadConfig());
+} catch (error) {
+  // LOG_LEVEL itself may be what is wrong: this one line is written at the default level.
+  stopOn(error, createLogger("info"));
+}
+
 const logger = createLogger(config.logLevel);
-const gateway = await startGateway(config, logger);
+let gateway: Gateway;
+try {
+  gateway = await startGateway(config, logger);
+} catch (error) {
+  stopOn(error, logger);
+}
 logger.info({ url: gateway.url, adyenEnvironment: config.adyen.environment }, `KakaoPay gateway on ${gateway.url}/graphql`);
 if (gateway.simulator) logger.info({ url: gateway.simulator.url }, `Adyen simulator on ${gateway.simulator.url}`);
 else if (config.simulator?.url) logger.info({ url: config.simulator.url }, `Adyen simulator (its own process) on ${config.simulator.url}`);
@@ -23,19 +40,20 @@ if (gateway.metricsUrl) logger.info({ url: `${gateway.metricsUrl}/metrics` }, "P
 if (config.generatedDevApiKey) {
   // Simulator mode only, generated for this run: a developer needs it to call the API at all.
   logger.info({}, `Development API key (simulator mode): Authorization: Bearer ${config.generatedDevApiKey}`);
+  if (config.devApiKeyFile) logger.info({ file: config.devApiKeyFile }, `(kept across restarts in ${config.devApiKeyFile})`);
 }
 
-/** A shutdown that takes longer than this is cut short: the orchestrator would kill us anyway. */
-const SHUTDOWN_GRACE_MS = 15_000;
+/** Past the grace, close() cuts what is left and still drains and closes the store; this bounds the drain itself. */
+const LAST_RESORT_MS = SHUTDOWN_GRACE_MS + 10_000;
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     logger.info({ signal }, "finishing in-flight requests, then stopping");
     setTimeout(() => {
-      logger.error({ graceMs: SHUTDOWN_GRACE_MS }, "shutdown took too long; exiting");
+      logger.error({ lastResortMs: LAST_RESORT_MS }, "shutdown took too long; exiting without finishing it");
       process.exit(1);
-    }, SHUTDOWN_GRACE_MS).unref();
-    gateway.close().then(
+    }, LAST_RESORT_MS).unref();
+    gateway.close(SHUTDOWN_GRACE_MS).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");

@@ -1,15 +1,22 @@
 import adyen, { type Types } from "@adyen/api-library";
 import { ErrorCode, GatewayError } from "../payments/errors.js";
-import type { PspReference, StoredPaymentMethodId } from "../payments/ids.js";
+import type { ApiKeyName, PspReference, StoredPaymentMethodId } from "../payments/ids.js";
 import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProcessingModel } from "../payments/payment.js";
 import type { Refund } from "../payments/refund.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
 import type { PaymentMethodOffer, PaymentProvider, ProviderPaymentResult } from "../payments/ports.js";
-import { AdyenHttpClient, type AdyenHttpOptions } from "./http-client.js";
+import type { Logger } from "../payments/logger.js";
+import { classifyAdyenFailure, unavailableReason } from "./failures.js";
+import { type AdyenHttpOptions, type AdyenOperation, AdyenHttpClient } from "./http-client.js";
 
 const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
 const CheckoutTypes = adyen.Types.checkout;
 type PaymentRequest = Types.checkout.PaymentRequest;
+
+/** Adyen's errorCode for a token it does not have (any more). */
+const CONTRACT_NOT_FOUND = "800";
+/** Adyen's messages are a sentence; a longer one is cut rather than passed on whole. */
+const MAX_PROVIDER_MESSAGE_LENGTH = 500;
 
 const RECURRING_MODEL: Record<RecurringProcessingModel, PaymentRequest["recurringProcessingModel"]> = {
   SUBSCRIPTION: CheckoutTypes.PaymentRequest.RecurringProcessingModelEnum.Subscription,
@@ -24,8 +31,11 @@ export interface AdyenCheckoutOptions {
   timeoutMs: number;
   /** Where the simulator listens, in simulator mode. */
   simulatorUrl?: string;
+  /** Each call's duration, for gateway_adyen_request_duration_seconds (measured once, in the HTTP client). */
   observe?: AdyenHttpOptions["observe"];
   tracing?: AdyenHttpOptions["tracing"];
+  /** One line per failed call. */
+  logger: Logger;
 }
 
 const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
@@ -33,6 +43,14 @@ const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
   IOS: "iOS" as Types.checkout.PaymentRequest.ChannelEnum,
   WEB: "Web" as Types.checkout.PaymentRequest.ChannelEnum,
 };
+
+/**
+ * The shopperReference Adyen sees: the app's, prefixed with its API key's name, so two apps' "shopper-42" are two
+ * shoppers at Adyen and one's tokens are never listed for, or chargeable by, the other.
+ */
+function adyenShopperReference(owner: ApiKeyName, shopperReference: string): string {
+  return `${owner}:${shopperReference}`;
+}
 
 /** PaymentProvider on Adyen Checkout v72, through @adyen/api-library. */
 export class AdyenCheckout implements PaymentProvider {
@@ -69,7 +87,7 @@ export class AdyenCheckout implements PaymentProvider {
     shopperLocale: string | null;
     channel: Channel | null;
   }): Promise<PaymentMethodOffer[]> {
-    const response = await this.call(() =>
+    const response = await this.call("paymentMethods", () =>
       this.checkout.PaymentsApi.paymentMethods({
         merchantAccount: this.options.merchantAccount,
         amount: query.amount,
@@ -93,7 +111,7 @@ export class AdyenCheckout implements PaymentProvider {
       countryCode: payment.countryCode,
       shopperLocale: payment.shopperLocale ?? undefined,
       channel: payment.channel ? CHANNEL[payment.channel] : undefined,
-      shopperReference: payment.shopperReference ?? undefined,
+      shopperReference: payment.shopperReference === null ? undefined : adyenShopperReference(payment.owner, payment.shopperReference),
       ...(payment.storePaymentMethod
         ? {
             storePaymentMethod: true,
@@ -102,7 +120,7 @@ export class AdyenCheckout implements PaymentProvider {
           }
         : {}),
     };
-    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
+    return this.paymentCall("payments", idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
   async chargeStoredPaymentMethod(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult> {
@@ -120,33 +138,53 @@ export class AdyenCheckout implements PaymentProvider {
       // Adyen's spec requires a returnUrl on every /payments; a ContAuth charge never redirects.
       returnUrl: payment.returnUrl ?? "",
       countryCode: payment.countryCode,
-      shopperReference: payment.shopperReference,
+      shopperReference: adyenShopperReference(payment.owner, payment.shopperReference),
       shopperInteraction: CheckoutTypes.PaymentRequest.ShopperInteractionEnum.ContAuth,
       recurringProcessingModel: RECURRING_MODEL[payment.recurringProcessingModel],
     };
-    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
+    return this.paymentCall("payments", idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
-  async listStoredPaymentMethods(shopperReference: string): Promise<ProviderStoredPaymentMethod[]> {
-    const response = await this.call(() =>
-      this.checkout.RecurringApi.getTokensForStoredPaymentDetails(shopperReference, this.options.merchantAccount),
+  async listStoredPaymentMethods(owner: ApiKeyName, shopperReference: string): Promise<ProviderStoredPaymentMethod[]> {
+    const atAdyen = adyenShopperReference(owner, shopperReference);
+    const response = await this.call("storedPaymentMethods", () =>
+      this.checkout.RecurringApi.getTokensForStoredPaymentDetails(atAdyen, this.options.merchantAccount),
     );
     return (response.storedPaymentMethods ?? []).flatMap((method) =>
-      method.id && method.type ? [{ id: method.id, type: method.type, shopperReference: method.shopperReference ?? shopperReference }] : [],
+      method.id && method.type
+        ? [
+            {
+              id: method.id,
+              type: method.type,
+              shopperReference: (method.shopperReference ?? atAdyen) === atAdyen ? shopperReference : null,
+              firstPspReference: method.firstPspReference ?? null,
+            },
+          ]
+        : [],
     );
   }
 
-  async disableStoredPaymentMethod(id: StoredPaymentMethodId, shopperReference: string): Promise<void> {
-    await this.call(() =>
-      this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(id, shopperReference, this.options.merchantAccount),
-    );
+  async disableStoredPaymentMethod(owner: ApiKeyName, id: StoredPaymentMethodId, shopperReference: string): Promise<void> {
+    try {
+      await this.call("storedPaymentMethods", () =>
+        this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(
+          id,
+          adyenShopperReference(owner, shopperReference),
+          this.options.merchantAccount,
+        ),
+      );
+    } catch (error) {
+      // "Contract not found": an earlier DELETE went through (our write after it failed), so it is disabled at Adyen.
+      if (error instanceof GatewayError && error.details.providerErrorCode === CONTRACT_NOT_FOUND) return;
+      throw error;
+    }
   }
 
   async refundPayment(payment: Payment, refund: Refund, idempotencyKey: string): Promise<{ pspReference: PspReference }> {
     if (!payment.pspReference) throw new Error(`payment ${payment.id} has no pspReference to refund`);
     const paymentPspReference = payment.pspReference;
     try {
-      const response = await this.call(() =>
+      const response = await this.call("refunds", () =>
         this.checkout.ModificationsApi.refundCapturedPayment(
           paymentPspReference,
           { merchantAccount: this.options.merchantAccount, amount: refund.amount, reference: refund.reference },
@@ -161,18 +199,21 @@ export class AdyenCheckout implements PaymentProvider {
   }
 
   async submitDetails(details: Record<string, string>, idempotencyKey: string): Promise<ProviderPaymentResult> {
-    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.paymentsDetails({ details }, { idempotencyKey }));
+    return this.paymentCall("paymentsDetails", idempotencyKey, () =>
+      this.checkout.PaymentsApi.paymentsDetails({ details }, { idempotencyKey }),
+    );
   }
 
   /** A /payments or /payments/details call, with `action` taken verbatim from Adyen's raw answer. */
   private async paymentCall(
+    operation: AdyenOperation,
     idempotencyKey: string,
     request: () => Promise<Types.checkout.PaymentResponse | Types.checkout.PaymentDetailsResponse>,
   ): Promise<ProviderPaymentResult> {
     let response: Types.checkout.PaymentResponse | Types.checkout.PaymentDetailsResponse;
     let body: string | undefined;
     try {
-      response = await this.call(request);
+      response = await this.call(operation, request, idempotencyKey);
     } finally {
       body = this.http.takeRawAnswer(idempotencyKey);
     }
@@ -191,27 +232,44 @@ export class AdyenCheckout implements PaymentProvider {
     return `${this.logoHost}/checkoutshopper/images/logos/${encodeURIComponent(type)}.svg`;
   }
 
-  /** Adyen's 4xx -> PROVIDER_REJECTED with its errorCode; timeouts, network errors and 5xx -> PROVIDER_UNAVAILABLE. */
-  private async call<T>(request: () => Promise<T>): Promise<T> {
+  /**
+   * Adyen's verdicts -> PROVIDER_REJECTED with its errorCode and message; no answer or a transient one ->
+   * PROVIDER_UNAVAILABLE. Every failure is logged with what an operator needs, never the API key or the request.
+   */
+  private async call<T>(operation: AdyenOperation, request: () => Promise<T>, idempotencyKey?: string): Promise<T> {
+    const started = performance.now();
     try {
       return await request();
     } catch (error) {
-      if (
-        error instanceof HttpClientException &&
-        error.statusCode >= 400 &&
-        error.statusCode < 500 &&
-        error.statusCode !== 408 &&
-        error.statusCode !== 429
-      ) {
-        throw new GatewayError(
-          ErrorCode.PROVIDER_REJECTED,
-          `Adyen rejected the request${error.errorCode ? ` (errorCode ${error.errorCode})` : ""}`,
-          {
-            providerErrorCode: error.errorCode,
-          },
-        );
+      const latencyMs = Math.round(performance.now() - started);
+      const http = error instanceof HttpClientException ? error : undefined;
+      const kind = http ? classifyAdyenFailure(http.statusCode, http.errorCode) : "unavailable";
+      this.options.logger.warn(
+        {
+          operation,
+          kind,
+          status: http ? http.statusCode || "none" : "unknown",
+          errorCode: http?.errorCode ?? "none",
+          ...(http?.apiError?.pspReference ? { pspReference: http.apiError.pspReference } : {}),
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+          latencyMs,
+          // Adyen's message names no secret; an exception of our own (e.g. the library parsing) is named, not quoted.
+          adyenMessage: http ? (http.apiError?.message ?? http.message) : error instanceof Error ? error.name : "unknown",
+        },
+        `adyen ${operation} failed: ${kind}`,
+      );
+      if (http && kind === "rejected") {
+        // Adyen's message says what was wrong with the request and names no secret (docs/contract.md "Errors").
+        const message = http.apiError?.message?.trim().slice(0, MAX_PROVIDER_MESSAGE_LENGTH);
+        throw new GatewayError(ErrorCode.PROVIDER_REJECTED, message || `Adyen rejected the request (HTTP ${http.statusCode})`, {
+          providerErrorCode: http.errorCode,
+        });
       }
-      throw new GatewayError(ErrorCode.PROVIDER_UNAVAILABLE, "Adyen is unavailable; retrying with the same idempotencyKey is safe");
+      // What a retry means depends on the request: the use case that made it says so (src/payments/use-cases.ts).
+      throw new GatewayError(
+        ErrorCode.PROVIDER_UNAVAILABLE,
+        http ? unavailableReason(http.statusCode, http.errorCode, http.message) : "Adyen's answer could not be read",
+      );
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { GraphQLFormattedError } from "graphql";
 import { ErrorCode, GatewayError } from "../payments/errors.js";
+import type { Logger } from "../payments/logger.js";
 
 /**
  * What was thrown in a resolver. graphql-jit wraps it in its own error, which Apollo wraps again, so the chain of
@@ -11,41 +12,72 @@ function rootCause(error: unknown): unknown {
   return cause;
 }
 
-const CLIENT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", ErrorCode.BAD_USER_INPUT]);
+/** Parse and validation failures are the client's input: BAD_USER_INPUT (docs/contract.md, Errors). */
+const INPUT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", ErrorCode.BAD_USER_INPUT]);
 
 /**
- * What made an error that formatError turns into "Internal error": a bug, for the operator's log (with its stack).
- * Undefined for a GatewayError or a client's mistake.
+ * Apollo's codes for a request it could not run; clients act on them as they are (an APQ client resends the query on
+ * PERSISTED_QUERY_NOT_FOUND), so they pass unchanged.
  */
-export function internalCause(error: { extensions?: Record<string, unknown> | undefined }): unknown {
-  const original = rootCause(error);
-  if (original instanceof GatewayError) return undefined;
-  const code = error.extensions?.code;
-  if (typeof code === "string" && CLIENT_MISTAKES.has(code)) return undefined;
-  return original ?? error;
+const REQUEST_MISTAKES = new Set([
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+]);
+
+/** Apollo marks some request errors with a 4xx status and no code (e.g. an APQ hash that does not match). */
+function isClientStatus(error: unknown): boolean {
+  const status = (error as { extensions?: { http?: { status?: unknown } } } | null)?.extensions?.http?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
 }
 
+/** graphql-js ends some validation messages with "Did you mean …?" suggestions, which name schema fields and types. */
+const SUGGESTION = / ?Did you mean(.+?)\?$/;
+
+export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError;
+
 /**
- * Shapes every error a client sees: GatewayErrors keep their code, field and providerErrorCode; parse and
- * validation failures become BAD_USER_INPUT; anything else is an internal error with nothing of its insides.
+ * The one error policy of both transports (Apollo over HTTP, graphql-ws): every error a client sees is shaped here.
+ * GatewayErrors keep their code and details (field, providerErrorCode, paymentId, retryAfterSeconds); parse and
+ * validation failures become BAD_USER_INPUT, without field suggestions in production (they reveal the schema that
+ * introspection hides); Apollo's request errors keep their code; anything else is our bug: INTERNAL_SERVER_ERROR with
+ * nothing of its insides, logged once with its stack.
  */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = rootCause(error);
-  if (original instanceof GatewayError) {
+export function clientErrorFormatter({ production, logger }: { production: boolean; logger: Logger }): ErrorFormatter {
+  return (formatted, error) => {
+    const original = rootCause(error);
+    if (original instanceof GatewayError) {
+      const { field, providerErrorCode, paymentId, retryAfterSeconds } = original.details;
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: {
+          code: original.code,
+          ...(field ? { field } : {}),
+          ...(providerErrorCode ? { providerErrorCode } : {}),
+          ...(paymentId ? { paymentId } : {}),
+          ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+        },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === "string" && INPUT_MISTAKES.has(code)) {
+      const message = production ? formatted.message.replace(SUGGESTION, "") : formatted.message;
+      return { message, locations: formatted.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+    }
+    if (typeof code === "string" && REQUEST_MISTAKES.has(code)) {
+      return { message: formatted.message, extensions: { code } };
+    }
+    if (isClientStatus(error)) return { message: formatted.message, extensions: { code: "BAD_REQUEST" } };
+    // The stack goes under `err` (pino's serializer): one line, with it.
+    logger.error({ err: original ?? error, ...(formatted.path ? { path: formatted.path.join(".") } : {}) }, "internal error");
     return {
-      message: original.message,
+      message: "Internal error",
       locations: formatted.locations,
       path: formatted.path,
-      extensions: {
-        code: original.code,
-        ...(original.details.field ? { field: original.details.field } : {}),
-        ...(original.details.providerErrorCode ? { providerErrorCode: original.details.providerErrorCode } : {}),
-      },
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
     };
-  }
-  const code = formatted.extensions?.code;
-  if (typeof code === "string" && CLIENT_MISTAKES.has(code)) {
-    return { message: formatted.message, locations: formatted.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } };
-  }
-  return { message: "Internal error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+  };
 }

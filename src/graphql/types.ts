@@ -76,7 +76,11 @@ export class PaymentType {
 
 @ObjectType("PaymentStatusEvent")
 export class PaymentStatusEventType {
-  @Field(() => PaymentType) payment!: PaymentType;
+  @Field(() => PaymentType, {
+    description:
+      "The payment as of this event's version, replayed or live: status, nextStep, action, version, resultCode, updatedAt (the event's occurredAt) and events are as right after this change; the other fields (refusalReason, pspReference, …) are the latest the gateway knew when it sent the event.",
+  })
+  payment!: PaymentType;
   @Field(() => PaymentStatus, { nullable: true }) previousStatus!: PaymentStatus | null;
   @Field(() => PaymentStatus) status!: PaymentStatus;
   @Field(() => EventSource) source!: EventSource;
@@ -105,7 +109,7 @@ export class StartKakaoPayPaymentInput {
   @Field(() => String, { nullable: true, description: 'Default "KR".' }) countryCode?: string | null;
   @Field(() => String, { nullable: true }) shopperLocale?: string | null;
   @Field(() => Channel, { nullable: true }) channel?: Channel | null;
-  @Field(() => String, { nullable: true, description: "Required when storePaymentMethod is true; 3–256 characters." })
+  @Field(() => String, { nullable: true, description: "Required when storePaymentMethod is true; 3–191 characters." })
   shopperReference?: string | null;
   @Field(() => Boolean, { nullable: true, description: "Default false." }) storePaymentMethod?: boolean | null;
   @Field(() => String, { nullable: true, description: "Same key + same input = same payment, no second Adyen call." })

@@ -2,18 +2,23 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApolloServer, HeaderMap } from "@apollo/server";
 import type { GatewayContext } from "../graphql/context.js";
 import type { Tracing } from "../observability/tracing.js";
-import type { Logger } from "../payments/logger.js";
 import { BodyTooLarge, readBody } from "./body.js";
 
 export const GRAPHQL_BODY_LIMIT = 64 * 1024;
+/**
+ * Without a valid API key only small operations are read (Sandbox's introspection is ~2 KB): a larger body is
+ * refused as UNAUTHENTICATED before it is read, since every field but introspection would refuse it anyway.
+ */
+export const UNAUTHENTICATED_BODY_LIMIT = 8 * 1024;
 
 /** Apollo on a bare node:http handler: Express cost about 40% of a query's throughput here (docs/stack.md). */
 export function graphqlRoute(
   apollo: ApolloServer<GatewayContext>,
   tracing: Tracing,
-  context: (request: IncomingMessage, log: Logger) => GatewayContext,
+  context: (request: IncomingMessage) => GatewayContext,
+  authenticated: (request: IncomingMessage) => boolean = () => true,
 ) {
-  return async (request: IncomingMessage, response: ServerResponse, search: string, log: Logger): Promise<void> => {
+  return async (request: IncomingMessage, response: ServerResponse, search: string): Promise<void> => {
     const headers = new HeaderMap();
     for (const [name, value] of Object.entries(request.headers)) {
       if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
@@ -21,9 +26,11 @@ export function graphqlRoute(
     let body: unknown;
     if (request.method === "POST") {
       let raw: Buffer;
+      const known = authenticated(request);
       try {
-        raw = await readBody(request, GRAPHQL_BODY_LIMIT);
+        raw = await readBody(request, known ? GRAPHQL_BODY_LIMIT : UNAUTHENTICATED_BODY_LIMIT);
       } catch (error) {
+        if (error instanceof BodyTooLarge && !known) return sendUnauthenticated(response);
         if (error instanceof BodyTooLarge) return sendJsonError(response, 413, "request body too large");
         throw error;
       }
@@ -41,7 +48,7 @@ export function graphqlRoute(
     const result = await tracing.span("graphql", {}, () =>
       apollo.executeHTTPGraphQLRequest({
         httpGraphQLRequest: { method: request.method ?? "GET", headers, search, body },
-        context: async () => context(request, log),
+        context: async () => context(request),
       }),
     );
     response.statusCode = result.status ?? 200;
@@ -53,6 +60,15 @@ export function graphqlRoute(
     for await (const chunk of result.body.asyncIterator) response.write(chunk);
     response.end();
   };
+}
+
+function sendUnauthenticated(response: ServerResponse): void {
+  response.writeHead(401, { "content-type": "application/json", connection: "close" });
+  response.end(
+    JSON.stringify({
+      errors: [{ message: "send Authorization: Bearer <api key> (see GATEWAY_API_KEYS)", extensions: { code: "UNAUTHENTICATED" } }],
+    }),
+  );
 }
 
 export function sendJsonError(response: ServerResponse, status: number, message: string): void {

@@ -1,7 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { type DocumentNode, type GraphQLSchema, getOperationAST, Kind } from "graphql";
 import type { GatewayContext } from "../graphql/context.js";
-import { internalCause } from "../graphql/errors.js";
 import type { GatewayMetrics, GraphQLOperationType } from "./metrics.js";
 import type { Tracing } from "./tracing.js";
 
@@ -31,7 +30,7 @@ export function outcomeOf(errors: ReadonlyArray<{ extensions?: Record<string, un
 
 /**
  * Feeds gateway_graphql_operations_total and gateway_graphql_operation_duration_seconds for /graphql over HTTP, and
- * logs each internal error once, with its stack (the client only gets "Internal error"); names the operation's span.
+ * names the operation's span. Internal errors are logged by clientErrorFormatter (src/graphql/errors.ts).
  */
 export function graphqlMetricsPlugin(metrics: GatewayMetrics, tracing: Tracing): ApolloServerPlugin<GatewayContext> {
   return {
@@ -45,12 +44,6 @@ export function graphqlMetricsPlugin(metrics: GatewayMetrics, tracing: Tracing):
               "graphql.operation.type": labels.type,
               "graphql.field": labels.field,
             });
-          }
-        },
-        async didEncounterErrors({ errors, contextValue, operationName }) {
-          for (const error of errors) {
-            const cause = internalCause(error);
-            if (cause !== undefined) contextValue.log.error({ err: cause, operation: operationName ?? undefined }, "internal error");
           }
         },
         async willSendResponse({ schema, document, operationName, response }) {

@@ -71,11 +71,6 @@ export class GatewayMetrics implements PaymentTelemetry {
     buckets: ADYEN_BUCKETS,
     registers: [this.registry],
   });
-  private readonly subscriptions = new Gauge({
-    name: "gateway_subscriptions_active",
-    help: "GraphQL subscriptions open now",
-    registers: [this.registry],
-  });
   private readonly publishDelay = new Histogram({
     name: "gateway_status_publish_delay_seconds",
     help: "From the commit of a status change to its hand-off to a subscriber's socket",
@@ -94,6 +89,20 @@ export class GatewayMetrics implements PaymentTelemetry {
       },
     });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private openSubscriptions: () => number = () => 0;
+  /** Set when scraped, from the feed's own count, so it can never drift from what the feed holds. */
+  readonly subscriptionsActive: Gauge = new Gauge({
+    name: "gateway_subscriptions_active",
+    help: "Subscriptions the status feed is holding open",
+    registers: [this.registry],
+    collect: () => this.subscriptionsActive.set(this.openSubscriptions()),
+  });
+
+  /** Where gateway_subscriptions_active is read from: the status feed's count of open subscriptions. */
+  countSubscriptions(open: () => number): void {
+    this.openSubscriptions = open;
   }
 
   webhookAnomaly(kind: WebhookAnomaly): void {
@@ -125,19 +134,11 @@ export class GatewayMetrics implements PaymentTelemetry {
     this.operationSeconds.observe({ type, field }, seconds);
   }
 
-  subscriptionOpened(): void {
-    this.subscriptions.inc();
-  }
-
-  subscriptionClosed(): void {
-    this.subscriptions.dec();
-  }
-
   statusPublished(committedAt: Date): void {
     this.publishDelay.observe(Math.max(0, Date.now() - committedAt.getTime()) / 1000);
   }
 
-  /** The current value of one counter series, for tests and the readiness of alerts. */
+  /** The current value of one series (counter or gauge), for tests and the readiness of alerts. */
   async value(name: string, labels: Record<string, string> = {}): Promise<number> {
     const metric = await this.registry.getSingleMetric(name)?.get();
     const match = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));

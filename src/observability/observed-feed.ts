@@ -9,8 +9,11 @@ import type { GatewayMetrics } from "./metrics.js";
  * change, with its ids, without the use cases knowing about metrics or logs.
  */
 export class ObservedStatusFeed implements StatusFeed {
-  /** Changes published now (a replay reads older ones from the store): only these have a publish delay. */
-  private readonly live = new WeakSet<PaymentStatusChange>();
+  /**
+   * Events published now (a replay reads older ones from the store): only these have a publish delay. Keyed by the
+   * event, which a subscription hands on as it is (it rebuilds the payment as of each event).
+   */
+  private readonly live = new WeakSet<PaymentStatusChange["event"]>();
 
   constructor(
     private readonly feed: StatusFeed,
@@ -35,12 +38,12 @@ export class ObservedStatusFeed implements StatusFeed {
       },
       "payment changed",
     );
-    this.live.add(change);
+    this.live.add(change.event);
     this.feed.publish(change);
   }
 
   isLive(change: PaymentStatusChange): boolean {
-    return this.live.has(change);
+    return this.live.has(change.event);
   }
 
   subscribe(paymentId: PaymentId): StatusSubscription {

@@ -28,5 +28,9 @@ export const NotificationOutcome = {
   NO_CHANGE: "no_change",
   OTHER_MERCHANT_ACCOUNT: "other_merchant_account",
   UNHANDLED_EVENT: "unhandled_event",
+  /** No payment matched it within the sweep's unmatchedAfterMs. */
+  UNMATCHED: "unmatched",
+  /** Found by merchant reference, but the payment has another pspReference. */
+  PSP_REFERENCE_MISMATCH: "psp_reference_mismatch",
 } as const;
 export type NotificationOutcome = (typeof NotificationOutcome)[keyof typeof NotificationOutcome];

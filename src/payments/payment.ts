@@ -44,12 +44,23 @@ export interface Payment {
   /** Set for a charge of a stored token: such a payment never asks for details. */
   storedPaymentMethodId: StoredPaymentMethodId | null;
   recurringProcessingModel: RecurringProcessingModel | null;
+  /** An AUTHORISATION success=true was applied: no later webhook un-authorises the payment. */
+  authorisedByWebhook: boolean;
+  /** When Adyen answered the shopper's details: they are sent once. */
+  detailsSubmittedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** A payment apps may see: Adyen has answered at least once. */
 export type VisiblePayment = Payment & { status: PaymentStatus };
+
+/**
+ * How long a KakaoPay payment session at Adyen lasts (at most 1 hour by default; the simulator's offer,
+ * SIMULATOR_OFFER_TTL_SECONDS, 15 minutes). A webhook matched by merchant reference is about a payment created
+ * within it; a row whose /payments call failed for good is expired after it.
+ */
+export const PAYMENT_SESSION_LIFETIME_MS = 60 * 60_000;
 
 export function isVisible(payment: Payment): payment is VisiblePayment {
   return payment.status !== null;
@@ -78,4 +89,12 @@ export interface PaymentStatusChange {
   payment: VisiblePayment;
   event: PaymentEvent;
   refund?: Refund;
+}
+
+/**
+ * The payment as of one of its events, for subscribers: status, version, resultCode (the last one seen up to that
+ * event) and updatedAt (the event's occurredAt) are as right after it; every other field is as in `latest`.
+ */
+export function paymentAsOf(latest: VisiblePayment, event: PaymentEvent, resultCode: string | null): VisiblePayment {
+  return { ...latest, status: event.status, version: event.version, resultCode, updatedAt: event.occurredAt };
 }

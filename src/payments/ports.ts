@@ -3,6 +3,7 @@ import type { Refund, RefundSignal } from "./refund.js";
 import type { Amount, Channel, Payment, PaymentEvent, PaymentStatusChange } from "./payment.js";
 import type { Notification, NotificationOutcome, StoredNotification } from "./notification.js";
 import type { ProviderStoredPaymentMethod, StoredPaymentMethod } from "./stored-payment-method.js";
+import type { WebhookAnomaly } from "./telemetry.js";
 import type { PaymentSignal } from "./transitions.js";
 
 /** A payment method an app can show. */
@@ -35,8 +36,10 @@ export interface PaymentProvider {
   submitDetails(details: Record<string, string>, idempotencyKey: string): Promise<ProviderPaymentResult>;
   /** /payments for a stored token: shopperInteraction ContAuth, no shopper present. */
   chargeStoredPaymentMethod(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult>;
-  listStoredPaymentMethods(shopperReference: string): Promise<ProviderStoredPaymentMethod[]>;
-  disableStoredPaymentMethod(id: StoredPaymentMethodId, shopperReference: string): Promise<void>;
+  /** The owner's shopper's tokens at Adyen: each key's shoppers are apart there, even with equal shopperReferences. */
+  listStoredPaymentMethods(owner: ApiKeyName, shopperReference: string): Promise<ProviderStoredPaymentMethod[]>;
+  /** Resolves also when Adyen no longer has the token: a retry after our write failed must end disabled. */
+  disableStoredPaymentMethod(owner: ApiKeyName, id: StoredPaymentMethodId, shopperReference: string): Promise<void>;
   /** POST /payments/{pspReference}/refunds; Adyen's REFUND webhook decides the outcome. */
   refundPayment(payment: Payment, refund: Refund, idempotencyKey: string): Promise<{ pspReference: PspReference }>;
 }
@@ -44,7 +47,16 @@ export interface PaymentProvider {
 /** The fields of a payment fixed when it is created. */
 export type NewPayment = Omit<
   Payment,
-  "status" | "version" | "resultCode" | "refusalReason" | "pspReference" | "action" | "createdAt" | "updatedAt"
+  | "status"
+  | "version"
+  | "resultCode"
+  | "refusalReason"
+  | "pspReference"
+  | "action"
+  | "authorisedByWebhook"
+  | "detailsSubmittedAt"
+  | "createdAt"
+  | "updatedAt"
 >;
 
 /** A client's idempotency key for one operation, with a hash of the input it came with. */
@@ -53,6 +65,15 @@ export interface IdempotencyClaim {
   key: string;
   operation: string;
   requestHash: string;
+}
+
+/** What a client's idempotency key was first used for. */
+export interface IdempotencyRecord {
+  operation: string;
+  requestHash: string;
+  paymentId: PaymentId;
+  /** The operation's result is recorded: a repeat gets it without calling Adyen. */
+  completed: boolean;
 }
 
 /** Where an idempotency key of an operation on an existing payment stands. */
@@ -75,8 +96,10 @@ export interface NotificationTarget {
 
 export interface RecordedSignal {
   payment: Payment;
-  /** Null when the rules decided "no change". */
+  /** Null when the status did not change. */
   change: PaymentStatusChange | null;
+  /** A contradiction the rules found, for the caller to log as an error and count. */
+  anomaly: WebhookAnomaly | null;
 }
 
 /** Durable payment storage. Every method is atomic; async so that PostgreSQL fits behind it. */
@@ -86,6 +109,8 @@ export interface PaymentStore {
   getPayment(id: PaymentId): Promise<Payment | null>;
   /** The payment Adyen knows by this pspReference, if we stored it. */
   getPaymentByPspReference(pspReference: string): Promise<Payment | null>;
+  /** What the owner's key was first used for, or null for a key never seen. */
+  findIdempotencyKey(owner: ApiKeyName, key: string): Promise<IdempotencyRecord | null>;
   /**
    * Claims a key for an operation on an existing payment: "claimed" the first time, "in_progress" or
    * "completed" on a repeat with the same input, "conflict" with a different one.
@@ -99,15 +124,21 @@ export interface PaymentStore {
    */
   recordSignal(id: PaymentId, signal: PaymentSignal, facts: ProviderFacts, settles?: { notificationId: number }): Promise<RecordedSignal>;
   /**
-   * The payment a webhook is about: by pspReference, else the single payment with that reference and amount
-   * whose pspReference we do not know yet. Null when there is none, or more than one.
+   * The payment a webhook is about: by pspReference, else the single payment with that reference (and amount, when
+   * the target has one) whose pspReference we do not know yet, created within the session lifetime and not
+   * expired. Null when there is none, or more than one.
    */
   findPaymentFor(target: NotificationTarget): Promise<Payment | null>;
-  /** Payments that asked Adyen to store a method for this shopper, newest first. */
-  findStoringPayments(shopperReference: string): Promise<Payment[]>;
+  /** The owner's payment with this pspReference; null when there is none or it is another key's. */
+  findOwnPaymentByPspReference(owner: ApiKeyName, pspReference: string): Promise<Payment | null>;
+  /**
+   * Marks as expired the rows whose /payments call failed for good (status null, version 0, no pspReference) and
+   * that are older than the session lifetime; returns their ids. They stay invisible.
+   */
+  expireOrphans(): Promise<PaymentId[]>;
   /** The recorded changes after `afterVersion`, oldest first. */
   listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]>;
-  /** Resolves when the database answers. */
+  /** Resolves when the database commits a write (a probe that changes nothing): what /readyz reports. */
   ping(): Promise<void>;
 }
 
@@ -183,15 +214,25 @@ export interface NotificationInbox {
    * pspReference, eventCode, success and originalReference) comes back with `duplicate: true`.
    */
   save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>>;
-  /** Items not applied yet, oldest first; optionally only those about one pspReference (or naming it as original). */
-  unapplied(pspReference?: string): Promise<StoredNotification[]>;
   /** How many items are not applied yet: a growing number is an alert (docs/contract.md, Operations). */
   countUnapplied(): Promise<number>;
+  /** Items not applied yet about one pspReference (or naming it as original), oldest first. */
+  unapplied(pspReference: string): Promise<StoredNotification[]>;
+  /**
+   * One page of the items not applied yet whose backoff has passed at `now`, with an id above `afterId`, oldest
+   * first; at most `limit`.
+   */
+  due(now: Date, afterId: number, limit: number): Promise<StoredNotification[]>;
+  /**
+   * Counts an attempt at each item and defers its next one to `now` + backoffMs doubled per earlier attempt, at
+   * most maxBackoffMs. Items applied meanwhile are left alone.
+   */
+  defer(ids: readonly number[], now: Date, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void>;
   /** Marks an item as done without a payment change. */
   settle(id: number, outcome: NotificationOutcome): Promise<void>;
 }
 
-/** Where committed status changes go, to reach subscribers (in-process now, Redis later). */
+/** Where committed status changes go, to reach subscribers (in this process, or every instance through Redis). */
 export interface StatusEvents {
   publish(change: PaymentStatusChange): void;
 }

@@ -15,5 +15,8 @@ export interface StoredPaymentMethod {
 export interface ProviderStoredPaymentMethod {
   id: string;
   type: string;
-  shopperReference: string;
+  /** The app's shopperReference; null when Adyen lists it for another shopper than the one asked about. */
+  shopperReference: string | null;
+  /** The pspReference of the payment that created the token, when Adyen says. */
+  firstPspReference: string | null;
 }

@@ -24,7 +24,7 @@ export class StoredPaymentMethods {
   async list(owner: ApiKeyName, shopperReference: string): Promise<StoredPaymentMethod[]> {
     checkShopperReference(shopperReference, "shopperReference");
     try {
-      await this.recoverFromAdyen(shopperReference);
+      await this.recoverFromAdyen(owner, shopperReference);
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error;
       this.deps.logger.warn(
@@ -43,27 +43,30 @@ export class StoredPaymentMethods {
       throw notFound("stored payment method");
     }
     if (!token.active) return token;
-    await this.deps.provider.disableStoredPaymentMethod(token.id, token.shopperReference);
+    await this.deps.provider.disableStoredPaymentMethod(owner, token.id, token.shopperReference);
     return this.deps.tokens.disableToken(token.id);
   }
 
-  /** Records each KakaoPay token Adyen has and we lack, for the key whose payment asked to store it. */
-  private async recoverFromAdyen(shopperReference: string): Promise<void> {
-    const listed = await this.deps.provider.listStoredPaymentMethods(shopperReference);
+  /**
+   * Records each KakaoPay token Adyen lists and we lack, only when the payment that created it (Adyen's
+   * firstPspReference) is the owner's and asked to store a method for this very shopper: a token is never attributed
+   * by the shopperReference alone, which another key's shopper may share.
+   */
+  private async recoverFromAdyen(owner: ApiKeyName, shopperReference: string): Promise<void> {
+    const listed = await this.deps.provider.listStoredPaymentMethods(owner, shopperReference);
     for (const remote of listed) {
       if (remote.type !== KAKAOPAY || (await this.deps.tokens.getToken(remote.id as StoredPaymentMethodId))) continue;
-      const candidates = await this.deps.store.findStoringPayments(shopperReference);
-      const storing = candidates.find((p) => p.status === "AUTHORISED") ?? candidates[0];
-      if (!storing) {
+      const storing = remote.firstPspReference ? await this.deps.store.findOwnPaymentByPspReference(owner, remote.firstPspReference) : null;
+      if (!storing?.storePaymentMethod || storing.shopperReference !== shopperReference || remote.shopperReference !== shopperReference) {
         this.deps.logger.warn(
-          { operation: "storedPaymentMethods", storedPaymentMethodId: remote.id },
-          "token for a shopper no key asked to store a method for: not recorded",
+          { operation: "storedPaymentMethods", storedPaymentMethodId: remote.id, pspReference: remote.firstPspReference ?? null },
+          "token in Adyen's list was not created by a storing payment of this key for this shopper: not recorded",
         );
         continue;
       }
       await this.deps.tokens.recordToken({
         id: remote.id as StoredPaymentMethodId,
-        owner: storing.owner,
+        owner,
         shopperReference,
         type: KAKAOPAY,
         originalPaymentId: storing.id,

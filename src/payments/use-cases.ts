@@ -1,4 +1,5 @@
-import { createHash } from "node:crypto";
+import { canonicalHash } from "./canonical-json.js";
+import type { ClientSecrets, Principal } from "./client-secret.js";
 import { badInput, ErrorCode, GatewayError, notFound } from "./errors.js";
 import { type ApiKeyName, newPaymentId, type PaymentId, type StoredPaymentMethodId } from "./ids.js";
 import {
@@ -20,6 +21,7 @@ import {
   isVisible,
   KAKAOPAY,
   type Payment,
+  paymentAsOf,
   type PaymentEvent,
   type PaymentStatusChange,
   type RecurringProcessingModel,
@@ -36,7 +38,6 @@ import type {
   StatusSubscription,
   StoredPaymentMethodStore,
 } from "./ports.js";
-import { isFinal } from "./status.js";
 import { EventSource } from "./status.js";
 
 /** Everything the use cases need, passed in once by the composition root. */
@@ -46,6 +47,7 @@ export interface PaymentDeps {
   provider: PaymentProvider;
   events: StatusFeed;
   returnUrls: ReturnUrlPolicy;
+  clientSecrets: ClientSecrets;
   /** Webhooks that arrived before we knew the payment's pspReference wait for it here. */
   webhooks: { applyUnapplied(pspReference: string): Promise<void> };
 }
@@ -97,24 +99,9 @@ export class Payments {
   }
 
   async startKakaoPayPayment(owner: ApiKeyName, input: StartKakaoPayPaymentInput): Promise<VisiblePayment> {
-    checkAmount(input.amount, "input.amount");
-    checkKakaoPayCurrency(input.amount, "input.amount");
-    checkReference(input.reference, "input.reference");
-    this.deps.returnUrls.check(input.returnUrl, "input.returnUrl");
-    const countryCode = input.countryCode ?? "KR";
-    checkCountryCode(countryCode, "input.countryCode");
-    if (countryCode !== "KR")
-      throw new GatewayError(ErrorCode.BAD_USER_INPUT, "KakaoPay is available in KR only", { field: "input.countryCode" });
-    if (input.shopperLocale != null) checkShopperLocale(input.shopperLocale, "input.shopperLocale");
-    if (input.shopperReference != null) checkShopperReference(input.shopperReference, "input.shopperReference");
-    const storePaymentMethod = input.storePaymentMethod ?? false;
-    if (storePaymentMethod && input.shopperReference == null) {
-      throw new GatewayError(ErrorCode.BAD_USER_INPUT, "storePaymentMethod needs a shopperReference", {
-        field: "input.shopperReference",
-      });
-    }
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
-
+    const countryCode = input.countryCode ?? "KR";
+    const storePaymentMethod = input.storePaymentMethod ?? false;
     const terms = {
       reference: input.reference,
       amount: { value: input.amount.value, currency: input.amount.currency },
@@ -128,11 +115,29 @@ export class Payments {
       recurringProcessingModel: null,
     };
     const claim = idempotencyClaim(owner, "startKakaoPayPayment", input.idempotencyKey, terms);
-    const payment = await this.createOrResume(owner, terms, claim);
+    const repeat = await this.repeatOf(claim);
+    // Only a new key is checked: a repeat's input passed these checks once and may not now (a changed allowlist).
+    if (!repeat) {
+      checkAmount(input.amount, "input.amount");
+      checkKakaoPayCurrency(input.amount, "input.amount");
+      checkReference(input.reference, "input.reference");
+      this.deps.returnUrls.check(input.returnUrl, "input.returnUrl");
+      checkCountryCode(countryCode, "input.countryCode");
+      if (countryCode !== "KR")
+        throw new GatewayError(ErrorCode.BAD_USER_INPUT, "KakaoPay is available in KR only", { field: "input.countryCode" });
+      if (input.shopperLocale != null) checkShopperLocale(input.shopperLocale, "input.shopperLocale");
+      if (input.shopperReference != null) checkShopperReference(input.shopperReference, "input.shopperReference");
+      if (storePaymentMethod && input.shopperReference == null) {
+        throw new GatewayError(ErrorCode.BAD_USER_INPUT, "storePaymentMethod needs a shopperReference", {
+          field: "input.shopperReference",
+        });
+      }
+    }
+    const payment = repeat?.payment ?? (await this.createOrResume(owner, terms, claim));
     if (isVisible(payment)) return payment;
     return this.once(payment.id, () =>
       this.record(payment.id, EventSource.API, () => this.deps.provider.startRedirectPayment(payment, `${payment.id}:payments`)),
-    );
+    ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
   }
 
   /**
@@ -140,19 +145,7 @@ export class Payments {
    * token is refused before Adyen is called.
    */
   async chargeStoredPaymentMethod(owner: ApiKeyName, input: ChargeStoredPaymentMethodInput): Promise<VisiblePayment> {
-    checkText(input.storedPaymentMethodId, "input.storedPaymentMethodId", 1, 64);
-    checkShopperReference(input.shopperReference, "input.shopperReference");
-    checkAmount(input.amount, "input.amount");
-    checkKakaoPayCurrency(input.amount, "input.amount");
-    checkReference(input.reference, "input.reference");
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
-    const token = await this.deps.tokens.getToken(input.storedPaymentMethodId as StoredPaymentMethodId);
-    if (!token || token.owner !== owner || token.shopperReference !== input.shopperReference) {
-      throw notFound("stored payment method");
-    }
-    if (!token.active) throw new GatewayError(ErrorCode.INVALID_STATE, "this stored payment method is disabled");
-    const original = token.originalPaymentId ? await this.deps.store.getPayment(token.originalPaymentId) : null;
-
     const terms = {
       reference: input.reference,
       amount: { value: input.amount.value, currency: input.amount.currency },
@@ -161,42 +154,75 @@ export class Payments {
       channel: null,
       shopperReference: input.shopperReference,
       storePaymentMethod: false,
-      storedPaymentMethodId: token.id,
+      storedPaymentMethodId: input.storedPaymentMethodId as StoredPaymentMethodId,
       recurringProcessingModel: input.recurringProcessingModel,
     };
     const claim = idempotencyClaim(owner, "chargeStoredPaymentMethod", input.idempotencyKey, terms);
-    // Adyen's spec asks every /payments for a returnUrl; a ContAuth charge never redirects, so the first one serves.
-    const returnUrl = original?.returnUrl ?? null;
-    const payment = await this.createOrResume(owner, { ...terms, returnUrl }, claim);
+    // A repeat is the charge the first request made, even if the token has been disabled since: the token is not
+    // looked at again. One whose first answer never came is completed with the same Adyen Idempotency-Key.
+    const payment = (await this.repeatOf(claim))?.payment ?? (await this.createCharge(owner, input, terms, claim));
     if (isVisible(payment)) return payment;
     return this.once(payment.id, () =>
       this.record(payment.id, EventSource.API, () => this.deps.provider.chargeStoredPaymentMethod(payment, `${payment.id}:payments`)),
-    );
+    ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
+  }
+
+  /** A new charge's checks and row: the token must be the owner's, for this shopper, and active. */
+  private async createCharge(
+    owner: ApiKeyName,
+    input: ChargeStoredPaymentMethodInput,
+    terms: Omit<NewPayment, "id" | "owner" | "paymentMethodType" | "returnUrl">,
+    claim: IdempotencyClaim | null,
+  ): Promise<Payment> {
+    checkText(input.storedPaymentMethodId, "input.storedPaymentMethodId", 1, 64);
+    checkShopperReference(input.shopperReference, "input.shopperReference");
+    checkAmount(input.amount, "input.amount");
+    checkKakaoPayCurrency(input.amount, "input.amount");
+    checkReference(input.reference, "input.reference");
+    const token = await this.deps.tokens.getToken(input.storedPaymentMethodId as StoredPaymentMethodId);
+    if (!token || token.owner !== owner || token.shopperReference !== input.shopperReference) {
+      throw notFound("stored payment method");
+    }
+    if (!token.active) throw new GatewayError(ErrorCode.INVALID_STATE, "this stored payment method is disabled");
+    const original = token.originalPaymentId ? await this.deps.store.getPayment(token.originalPaymentId) : null;
+    // Adyen's spec asks every /payments for a returnUrl; a ContAuth charge never redirects, so the first one serves.
+    return this.createOrResume(owner, { ...terms, returnUrl: original?.returnUrl ?? null }, claim);
   }
 
   /**
-   * Sends the details the app got back from the redirect. A final payment is returned as it is (the webhook often
-   * wins the race); identical concurrent submissions make one Adyen call.
+   * Sends the details the app got back from the redirect to Adyen once per payment, whatever the webhooks did meanwhile
+   * (docs/contract.md, Status rules); a repeat returns the payment as it is. Identical concurrent submissions make one call.
    */
   async submitPaymentDetails(
-    owner: ApiKeyName,
+    caller: Principal,
     input: { paymentId: string; details: unknown; idempotencyKey?: string | null },
   ): Promise<VisiblePayment> {
-    const details = checkDetails(input.details, "input.details");
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
-    const payment = await this.getOwned(owner, input.paymentId);
+    // Keys are scoped to the payment's API key, whether its server or its app (client secret) sends them: an app's
+    // is the owner of the one payment its secret opens.
+    const owner = caller.kind === "server" ? caller.owner : (await this.getOwned(caller, input.paymentId))?.owner;
+    if (!owner) throw notFound("payment");
+    const claim = idempotencyClaim(owner, "submitPaymentDetails", input.idempotencyKey, {
+      paymentId: input.paymentId,
+      details: input.details,
+    });
+    // A repeat of a submission that completed is answered before any check; one still running joins it below.
+    const repeat = await this.repeatOf(claim);
+    if (repeat?.completed && isVisible(repeat.payment)) return repeat.payment;
+    const details = checkDetails(input.details, "input.details");
+    const payment = await this.getOwned(caller, input.paymentId);
     if (!payment) throw notFound("payment");
     if (payment.storedPaymentMethodId !== null) {
       throw new GatewayError(ErrorCode.INVALID_STATE, "this payment never asked for details");
     }
-    const detailsHash = sha256(JSON.stringify(details)).slice(0, 24);
-    const claim = idempotencyClaim(owner, "submitPaymentDetails", input.idempotencyKey, { paymentId: payment.id, details });
+    const detailsHash = canonicalHash(details).slice(0, 24);
     if (claim) {
       const state = await this.deps.store.claimIdempotencyKey(claim, payment.id);
       if (state === "conflict") throw idempotencyConflict();
       if (state === "completed") return payment;
     }
-    if (isFinal(payment.status)) return payment;
+    // Sent once: also after a webhook settled the payment (its answer may refine the status), never again after.
+    if (payment.detailsSubmittedAt !== null) return payment;
     // Adyen takes at most 64 characters: our 26-character id and 96 bits of the details' hash.
     const key = `${payment.id}:details:${detailsHash}`;
     const result = await this.once(key, async () => {
@@ -211,37 +237,55 @@ export class Payments {
       // Completed before the in-flight entry goes: a repeat arriving now finds the key done, not in progress.
       if (claim) await this.deps.store.completeIdempotencyKey(claim);
       return recorded;
-    });
+    }).catch(explainUnavailable(payment.id, "sameDetails"));
     // Requests that joined the call under another key of their own complete theirs too.
     if (claim) await this.deps.store.completeIdempotencyKey(claim);
     return result;
   }
 
-  /** The caller's payment, or null: another key's payment does not exist for it. */
-  async getOwned(owner: ApiKeyName, id: string): Promise<VisiblePayment | null> {
-    const payment = await this.deps.store.getPayment(id as PaymentId);
-    if (!payment || payment.owner !== owner || !isVisible(payment)) return null;
+  /**
+   * The caller's payment, or null: another key's payment does not exist for a server key, and a client secret sees
+   * only the one payment it was derived for.
+   */
+  async getOwned(caller: Principal, id: string): Promise<VisiblePayment | null> {
+    const accessible = caller.kind === "server" || caller.paymentId === id;
+    const payment = accessible ? await this.deps.store.getPayment(id as PaymentId) : null;
+    if (!payment || !isVisible(payment)) return null;
+    if (caller.kind === "server" && payment.owner !== caller.owner) return null;
     return payment;
   }
 
-  events(payment: Payment, afterVersion = 0): Promise<PaymentEvent[]> {
-    return this.deps.store.listEvents(payment.id, afterVersion);
+  /** Payment.clientSecret: for the payment's own server key only, so a client secret never yields another one. */
+  clientSecretFor(caller: Principal, payment: Payment): string | null {
+    if (caller.kind !== "server" || caller.owner !== payment.owner) return null;
+    return this.deps.clientSecrets.secretFor(payment);
+  }
+
+  /** The payment's events up to its version: a payment as of an event (see watchStatus) has no later ones. */
+  async events(payment: Payment, afterVersion = 0): Promise<PaymentEvent[]> {
+    const events = await this.deps.store.listEvents(payment.id, afterVersion);
+    return events.filter((event) => event.version <= payment.version);
   }
 
   /**
-   * The owner's view of one payment's status changes. With `afterVersion`, the recorded changes after it come
+   * The caller's view of one payment's status changes. With `afterVersion`, the recorded changes after it come
    * first, then live ones: the live feed is opened before history is read, so there is no gap and, with
-   * versions compared, no duplicate.
+   * versions compared, no duplicate. Each change carries the payment as of that change (paymentAsOf), replayed or
+   * live alike.
    */
-  async watchStatus(owner: ApiKeyName, paymentId: string, afterVersion: number | null): Promise<AsyncIterable<PaymentStatusChange>> {
+  async watchStatus(caller: Principal, paymentId: string, afterVersion: number | null): Promise<AsyncIterable<PaymentStatusChange>> {
     if (afterVersion !== null && (!Number.isSafeInteger(afterVersion) || afterVersion < 0)) {
       throw badInput("afterVersion", "afterVersion must be a non-negative integer");
     }
     const subscription = this.deps.events.subscribe(paymentId as PaymentId);
     try {
-      const payment = await this.getOwned(owner, paymentId);
+      const payment = await this.getOwned(caller, paymentId);
       if (!payment) throw notFound("payment");
-      return this.replayThenLive(payment, subscription, afterVersion ?? payment.version);
+      // Versions only grow: one above the current would silently hold back every live change until it is passed.
+      if (afterVersion !== null && afterVersion > payment.version) {
+        throw badInput("afterVersion", `afterVersion must be at most the payment's version (${payment.version})`);
+      }
+      return releasing(this.replayThenLive(payment, subscription, afterVersion ?? payment.version), subscription);
     } catch (error) {
       subscription.close();
       throw error;
@@ -254,27 +298,63 @@ export class Payments {
     afterVersion: number,
   ): AsyncGenerator<PaymentStatusChange> {
     let last = afterVersion;
+    let latest = payment;
+    // The payment's resultCode as of the last change folded (each change that carried one set it).
+    let resultCode = payment.resultCode;
+    const asOf = (event: PaymentEvent): PaymentStatusChange => {
+      resultCode = event.resultCode ?? resultCode;
+      return { payment: paymentAsOf(latest, event, resultCode), event };
+    };
+    /** The recorded changes after `last` and before `until`, each as of itself; the earlier ones are only folded. */
+    const missed = async (until: number): Promise<PaymentStatusChange[]> => {
+      resultCode = null;
+      const changes: PaymentStatusChange[] = [];
+      for (const event of await this.deps.store.listEvents(payment.id, 0)) {
+        if (event.version >= until) break;
+        const change = asOf(event);
+        if (event.version > last) changes.push(change);
+      }
+      return changes;
+    };
     try {
-      for (const event of await this.deps.store.listEvents(payment.id, last)) {
-        yield { payment, event };
-        last = event.version;
+      // Nothing to replay when the client is up to date: live changes follow `payment` itself.
+      if (last < payment.version) {
+        for (const change of await missed(Number.POSITIVE_INFINITY)) {
+          yield change;
+          last = change.event.version;
+        }
       }
       for await (const change of subscription) {
         if (change.event.version <= last) continue;
+        if (change.payment.version > latest.version) latest = change.payment;
+        // Changes we were not told about (e.g. published by another process): fill them in from the store.
         if (change.event.version > last + 1) {
-          // Changes we were not told about (e.g. published by another process): fill them in from the store.
-          for (const event of await this.deps.store.listEvents(payment.id, last)) {
-            if (event.version >= change.event.version) break;
-            yield { payment: change.payment, event };
-            last = event.version;
+          for (const filled of await missed(change.event.version)) {
+            yield filled;
+            last = filled.event.version;
           }
         }
-        yield change;
+        yield asOf(change.event);
         last = change.event.version;
       }
     } finally {
       subscription.close();
     }
+  }
+
+  /**
+   * The payment an earlier request with the claim's key made, as it is now, or null for a new key; the key used with
+   * another input is IDEMPOTENCY_CONFLICT. Looked up before any other check, so a repeat never gets an error the first
+   * request did not get (the checks it passed may not pass now).
+   */
+  private async repeatOf(claim: IdempotencyClaim | null): Promise<{ payment: Payment; completed: boolean } | null> {
+    if (!claim) return null;
+    const first = await this.deps.store.findIdempotencyKey(claim.owner, claim.key);
+    if (!first) return null;
+    if (first.operation !== claim.operation || first.requestHash !== claim.requestHash) throw idempotencyConflict();
+    const payment = await this.deps.store.getPayment(first.paymentId);
+    if (!payment) throw new Error(`idempotency key points at missing payment ${first.paymentId}`);
+    return { payment, completed: first.completed };
   }
 
   /** Writes a new payment row, or finds the one an earlier request with the same idempotency key made. */
@@ -317,17 +397,60 @@ export class Payments {
   }
 }
 
+/**
+ * The generator, with a `return` that releases the subscription at once. An async generator's own `return` waits
+ * while the generator awaits (for ever, on a payment that never changes again) and skips its `finally` when it never
+ * started (a client that completes right after subscribing): either way its listener, and the socket with it, stayed.
+ */
+function releasing(
+  changes: AsyncGenerator<PaymentStatusChange>,
+  subscription: StatusSubscription,
+): AsyncIterableIterator<PaymentStatusChange> {
+  return {
+    next: () => changes.next(),
+    return: (value?: unknown) => {
+      // Closing ends the live feed, so a generator waiting on it resumes, runs its finally and takes the return.
+      subscription.close();
+      return changes.return(value as undefined);
+    },
+    throw: (error?: unknown) => {
+      subscription.close();
+      return changes.throw(error);
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 function idempotencyConflict(): GatewayError {
   return new GatewayError(ErrorCode.IDEMPOTENCY_CONFLICT, "idempotencyKey was already used with a different input", {
     field: "input.idempotencyKey",
   });
 }
 
-function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+/**
+ * After PROVIDER_UNAVAILABLE Adyen may or may not have acted. What a retry does depends on the request: with an
+ * idempotencyKey it resumes this payment; details reuse their Adyen Idempotency-Key; without a key a new request is
+ * a new payment, so the app must ask for this one first. The error names the payment row that was written.
+ */
+const RETRY_ADVICE = {
+  sameKey: "Retrying with the same idempotencyKey and input is safe: it completes this payment (extensions.paymentId)",
+  sameDetails: "Retrying with the same details is safe",
+  unknownOutcome:
+    "Without an idempotencyKey the outcome is unknown and a new request would be a second payment: query payment(id) " +
+    "with extensions.paymentId (it shows once Adyen's result arrives) before trying again, and send an idempotencyKey " +
+    "to make retries safe",
+} as const;
+
+function explainUnavailable(paymentId: PaymentId, retry: keyof typeof RETRY_ADVICE): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof GatewayError) || error.code !== ErrorCode.PROVIDER_UNAVAILABLE) throw error;
+    throw new GatewayError(ErrorCode.PROVIDER_UNAVAILABLE, `${error.message}. ${RETRY_ADVICE[retry]}.`, { ...error.details, paymentId });
+  };
 }
 
 function idempotencyClaim(owner: ApiKeyName, operation: string, key: string | null | undefined, input: unknown): IdempotencyClaim | null {
   if (key == null) return null;
-  return { owner, key, operation, requestHash: sha256(JSON.stringify(input)) };
+  return { owner, key, operation, requestHash: canonicalHash(input) };
 }

@@ -1,11 +1,11 @@
 import { newRefundId, type PspReference, type StoredPaymentMethodId } from "./ids.js";
 import { type Notification, NotificationOutcome, type StoredNotification } from "./notification.js";
 import type { Logger } from "./logger.js";
-import { KAKAOPAY } from "./payment.js";
+import { KAKAOPAY, type Payment } from "./payment.js";
 import type { NotificationInbox, PaymentStore, RefundStore, StatusEvents, StoredPaymentMethodStore } from "./ports.js";
 import { isRefundEventCode, type RefundEventCode } from "./refund.js";
 import { EventSource } from "./status.js";
-import { type PaymentTelemetry, WebhookItemOutcome } from "./telemetry.js";
+import { type PaymentTelemetry, WebhookAnomaly, WebhookItemOutcome } from "./telemetry.js";
 import type { PaymentSignal } from "./transitions.js";
 
 export interface WebhookDeps {
@@ -19,14 +19,44 @@ export interface WebhookDeps {
   /** Counts the anomalies an operator must look at. */
   telemetry: PaymentTelemetry;
   logger: Logger;
+  /** Overrides of DEFAULT_SWEEP (tests make them small). */
+  sweep?: Partial<WebhookSweepOptions>;
 }
+
+/** How the inbox sweep retries items that are not applied yet (README, "Webhooks"). */
+export interface WebhookSweepOptions {
+  /** Pause between two sweeps. */
+  intervalMs: number;
+  /** Items read from the inbox at a time. */
+  batchSize: number;
+  /** Wait after an item's first unsuccessful sweep; it doubles with every further one... */
+  backoffMs: number;
+  /** ...up to this. */
+  maxBackoffMs: number;
+  /** An item about a payment we do not know is settled as unmatched once it is this old. */
+  unmatchedAfterMs: number;
+}
+
+export const DEFAULT_SWEEP: WebhookSweepOptions = {
+  intervalMs: 5_000,
+  batchSize: 100,
+  backoffMs: 1_000,
+  maxBackoffMs: 5 * 60_000,
+  unmatchedAfterMs: 24 * 60 * 60_000,
+};
 
 /** Adyen's webhooks: stored before they are acknowledged, then applied once through the status rules. */
 export class PaymentWebhooks {
   /** Serialises applying per pspReference, so one payment's items apply in the order they were stored. */
   private readonly queues = new Map<string, Promise<void>>();
+  private readonly options: WebhookSweepOptions;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+  private stopped = false;
 
-  constructor(private readonly deps: WebhookDeps) {}
+  constructor(private readonly deps: WebhookDeps) {
+    this.options = { ...DEFAULT_SWEEP, ...deps.sweep };
+  }
 
   /** Stores the items durably; returns those not seen before, to apply once acknowledged. */
   async receive(notifications: Notification[]): Promise<StoredNotification[]> {
@@ -43,14 +73,65 @@ export class PaymentWebhooks {
     for (const item of items) await this.applyItem(item);
   }
 
-  /** Applies everything not applied yet: at start (after a crash) and when a payment's pspReference is learnt. */
-  async applyUnapplied(pspReference?: string): Promise<void> {
+  /** Applies the items waiting for a payment's pspReference, once it is learnt. */
+  async applyUnapplied(pspReference: string): Promise<void> {
     for (const item of await this.deps.inbox.unapplied(pspReference)) await this.applyItem(item);
+  }
+
+  /**
+   * One pass over the inbox, a page at a time: every item not applied yet whose backoff has passed is deferred (so
+   * that no other sweep, here or in another instance, takes it meanwhile) and applied.
+   */
+  async sweep(): Promise<void> {
+    for (const id of await this.deps.store.expireOrphans()) {
+      this.deps.logger.warn(
+        { operation: "webhookSweep", paymentId: id },
+        "its /payments call never succeeded within the session lifetime: payment expired",
+      );
+    }
+    const now = new Date();
+    let afterId = 0;
+    for (;;) {
+      const page = await this.deps.inbox.due(now, afterId, this.options.batchSize);
+      if (page.length === 0) return;
+      await this.deps.inbox.defer(
+        page.map((item) => item.id),
+        now,
+        this.options,
+      );
+      await Promise.all(page.map((item) => this.applyItem(item)));
+      if (page.length < this.options.batchSize) return;
+      afterId = page.at(-1)!.id;
+    }
+  }
+
+  /** Sweeps now (what a crash left unapplied), then every intervalMs until stop(). */
+  async startSweeping(): Promise<void> {
+    this.stopped = false;
+    await this.sweepOnce();
+  }
+
+  /** Stops the periodic sweep and waits for a running one: no timer is left behind. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.sweeping;
   }
 
   /** Resolves once every item being applied now is done: for a graceful shutdown. */
   async idle(): Promise<void> {
     while (this.queues.size > 0) await Promise.all(this.queues.values());
+  }
+
+  private async sweepOnce(): Promise<void> {
+    this.sweeping = this.sweep().catch((error: unknown) => {
+      this.deps.logger.error({ operation: "webhookSweep", err: error }, "webhook sweep failed");
+    });
+    await this.sweeping;
+    this.sweeping = null;
+    // The next sweep is scheduled after this one ends, so two never overlap.
+    if (!this.stopped) this.timer = setTimeout(() => void this.sweepOnce(), this.options.intervalMs);
   }
 
   private applyItem(item: StoredNotification): Promise<void> {
@@ -60,6 +141,7 @@ export class PaymentWebhooks {
       this.applyOne(item).then(
         (outcome) => this.deps.telemetry.webhookItem(item.eventCode, outcome),
         (error: unknown) => {
+          // With the stack (under `err`): a webhook we cannot apply is an internal error the operator has to see.
           this.deps.logger.error({ ...itemFields(item), err: error }, "webhook item not applied yet: the next sweep retries it");
         },
       ),
@@ -70,6 +152,7 @@ export class PaymentWebhooks {
     });
   }
 
+  /** What became of the item (gateway_webhook_items_total). */
   private async applyOne(item: StoredNotification): Promise<WebhookItemOutcome> {
     if (item.merchantAccountCode !== this.deps.merchantAccount) {
       await this.deps.inbox.settle(item.id, NotificationOutcome.OTHER_MERCHANT_ACCOUNT);
@@ -83,17 +166,36 @@ export class PaymentWebhooks {
       return WebhookItemOutcome.UNHANDLED;
     }
     const payment = await this.deps.store.findPaymentFor(item);
-    // Not ours yet: it stays in the inbox and is applied when the payment's pspReference is recorded.
-    if (!payment) return WebhookItemOutcome.WAITING;
+    if (!payment) return this.waitForPayment(item);
     const recorded = await this.deps.store.recordSignal(
       payment.id,
       signal,
       { pspReference: item.pspReference as PspReference },
       { notificationId: item.id },
     );
-    if (!recorded.change) return WebhookItemOutcome.NO_CHANGE;
-    this.deps.events.publish(recorded.change);
-    return WebhookItemOutcome.APPLIED;
+    if (recorded.change) this.deps.events.publish(recorded.change);
+    if (recorded.anomaly) this.reportAnomaly(recorded.anomaly, item, payment);
+    // Found by merchant reference, but Adyen's answer gave the payment another pspReference meanwhile.
+    else if (recorded.payment.pspReference !== null && recorded.payment.pspReference !== item.pspReference) {
+      this.deps.logger.warn(
+        { ...itemFields(item), paymentId: payment.id, paymentPspReference: recorded.payment.pspReference },
+        "webhook's pspReference is not the payment's: not applied",
+      );
+      this.deps.telemetry.webhookAnomaly(WebhookAnomaly.PSP_REFERENCE_MISMATCH);
+      await this.deps.inbox.settle(item.id, NotificationOutcome.PSP_REFERENCE_MISMATCH);
+    }
+    return recorded.change ? WebhookItemOutcome.APPLIED : WebhookItemOutcome.NO_CHANGE;
+  }
+
+  /** A contradiction between Adyen's item and what we know: stored, logged as an error and counted for operators. */
+  private reportAnomaly(anomaly: WebhookAnomaly, item: StoredNotification, payment: Payment): void {
+    this.deps.telemetry.webhookAnomaly(anomaly);
+    const amount = (a: { value: number; currency: string } | null) => (a ? `${a.value} ${a.currency}` : "no amount");
+    const detail =
+      anomaly === WebhookAnomaly.AMOUNT_MISMATCH
+        ? `is for ${amount(item.amount)}, the payment for ${amount(payment.amount)}: not applied`
+        : `success=false after the payment was AUTHORISED${payment.authorisedByWebhook ? " by AUTHORISATION success=true: it stays AUTHORISED" : ": it is REFUSED"}`;
+    this.deps.logger.error({ ...itemFields(item), paymentId: payment.id, anomaly }, `webhook anomaly (${anomaly}): ${detail}`);
   }
 
   /**
@@ -117,7 +219,7 @@ export class PaymentWebhooks {
       return WebhookItemOutcome.APPLIED;
     }
     const payment = item.originalReference ? await this.deps.store.getPaymentByPspReference(item.originalReference) : null;
-    if (!payment) return WebhookItemOutcome.WAITING;
+    if (!payment) return this.waitForPayment(item);
     const waiting = (await this.deps.refunds.listRefunds(payment.id)).some(
       (r) => r.pspReference === null && r.reference === item.merchantReference,
     );
@@ -126,7 +228,7 @@ export class PaymentWebhooks {
     if (eventCode !== "REFUND" || !item.success || !item.amount) {
       this.deps.logger.warn(
         { ...itemFields(item), paymentId: payment.id },
-        "refund webhook names a refund unknown for this payment: nothing to change",
+        "webhook names a refund unknown for the payment: nothing to change",
       );
       await this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
       return WebhookItemOutcome.NO_CHANGE;
@@ -142,8 +244,25 @@ export class PaymentWebhooks {
   }
 
   /**
+   * No payment for the item: it stays in the inbox, applied when the payment's pspReference is recorded or by a later
+   * sweep, until it is unmatchedAfterMs old. Then it is settled and kept, for an operator to look at.
+   */
+  private async waitForPayment(item: StoredNotification): Promise<WebhookItemOutcome> {
+    if (Date.now() - item.receivedAt.getTime() < this.options.unmatchedAfterMs) return WebhookItemOutcome.WAITING;
+    this.deps.logger.warn(
+      { ...itemFields(item), merchantReference: item.merchantReference },
+      "webhook matches no payment: settled as unmatched",
+    );
+    this.deps.telemetry.webhookAnomaly(WebhookAnomaly.UNMATCHED);
+    await this.deps.inbox.settle(item.id, NotificationOutcome.UNMATCHED);
+    return WebhookItemOutcome.NO_CHANGE;
+  }
+
+  /**
    * RECURRING_CONTRACT: `pspReference` is the new token, `originalReference` the payment that created it. The token
    * belongs to that payment's API key; it may arrive before or after the payment's AUTHORISATION.
+   * docs/contract.md: a token only for a payment that asked to store the method, for that payment's shopperReference;
+   * the shopper in additionalData is not covered by the HMAC, so it is never read.
    */
   private async applyRecurringContract(item: StoredNotification): Promise<WebhookItemOutcome> {
     if (!item.success) {
@@ -155,11 +274,12 @@ export class PaymentWebhooks {
       merchantReference: item.merchantReference,
       amount: item.amount,
     });
-    if (!payment) return WebhookItemOutcome.WAITING;
-    const shopperReference =
-      item.additionalData["recurring.shopperReference"] ?? item.additionalData["shopperReference"] ?? payment.shopperReference;
-    if (!shopperReference || (payment.shopperReference !== null && payment.shopperReference !== shopperReference)) {
-      this.deps.logger.warn({ ...itemFields(item), paymentId: payment.id }, "RECURRING_CONTRACT names another shopper: token not recorded");
+    if (!payment) return this.waitForPayment(item);
+    if (!payment.storePaymentMethod || payment.shopperReference === null) {
+      this.deps.logger.warn(
+        { ...itemFields(item), paymentId: payment.id },
+        "RECURRING_CONTRACT for a payment that did not ask to store a method: token not recorded",
+      );
       await this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
       return WebhookItemOutcome.NO_CHANGE;
     }
@@ -167,7 +287,7 @@ export class PaymentWebhooks {
       {
         id: item.pspReference as StoredPaymentMethodId,
         owner: payment.owner,
-        shopperReference,
+        shopperReference: payment.shopperReference,
         type: KAKAOPAY,
         originalPaymentId: payment.id,
       },
@@ -177,7 +297,6 @@ export class PaymentWebhooks {
   }
 }
 
-/** The ids every log line about one webhook item carries. */
 function itemFields(item: StoredNotification) {
   return { operation: "webhookApply", notificationId: item.id, eventCode: item.eventCode, pspReference: item.pspReference };
 }
@@ -185,7 +304,7 @@ function itemFields(item: StoredNotification) {
 function signalOf(item: StoredNotification): PaymentSignal | null {
   switch (item.eventCode) {
     case "AUTHORISATION":
-      return { source: EventSource.WEBHOOK, eventCode: "AUTHORISATION", success: item.success, reason: item.reason };
+      return { source: EventSource.WEBHOOK, eventCode: "AUTHORISATION", success: item.success, reason: item.reason, amount: item.amount };
     case "OFFER_CLOSED":
       return item.success ? { source: EventSource.WEBHOOK, eventCode: "OFFER_CLOSED" } : null;
     default:

@@ -1,4 +1,5 @@
 /** The store's public face: open a database and get the repositories behind the domain's ports. */
+import { PAYMENT_SESSION_LIFETIME_MS } from "../payments/payment.js";
 import type { NotificationInbox, PaymentStore, RefundStore, StoredPaymentMethodStore } from "../payments/ports.js";
 import { openSqlite } from "./sqlite/database.js";
 import { GroupCommit } from "./sqlite/group-commit.js";
@@ -16,11 +17,11 @@ export interface Stores {
 }
 
 /** `file:PATH` (docs/contract.md, DATABASE_URL) -> the SQLite stores, migrated. */
-export function openStores(databaseUrl: string): Stores {
+export function openStores(databaseUrl: string, options: { sessionLifetimeMs?: number } = {}): Stores {
   const db = openSqlite(databaseUrl.slice("file:".length));
   const writes = new GroupCommit(db);
   return {
-    payments: new SqlitePaymentStore(db, writes),
+    payments: new SqlitePaymentStore(db, writes, options.sessionLifetimeMs ?? PAYMENT_SESSION_LIFETIME_MS),
     inbox: new SqliteNotificationInbox(db, writes),
     storedPaymentMethods: new SqliteStoredPaymentMethodStore(db, writes),
     refunds: new SqliteRefundStore(db, writes),

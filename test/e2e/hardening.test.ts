@@ -1,6 +1,23 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { format } from "node:util";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { ALPHA_KEY, TestGateway } from "../support/gateway.js";
+
+const TYPO = `subscription Typo { paymentStatusChanged(paymentId: "x") { statu } }`;
+
+/** The errors one operation gets over HTTP and over graphql-ws, from the same gateway. */
+async function errorsOverBothTransports(target: TestGateway, query: string) {
+  const response = await fetch(`${target.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${ALPHA_KEY}` },
+    body: JSON.stringify({ query }),
+  });
+  const http = ((await response.json()) as { errors: unknown[] }).errors;
+  const ws = await new Promise<unknown>((resolve) =>
+    target.ws(ALPHA_KEY).subscribe({ query }, { next: () => {}, error: resolve, complete: () => resolve("completed") }),
+  );
+  return { http, ws };
+}
 import { postWebhook } from "../support/webhooks.js";
 
 let gw: TestGateway;
@@ -112,6 +129,12 @@ describe("graphql-ws", () => {
     expect(message.type).toBe("error");
   });
 
+  it("answers a validation error exactly as HTTP does", async () => {
+    const { http, ws } = await errorsOverBothTransports(gw, TYPO);
+    expect(ws).toEqual(http);
+    expect(JSON.stringify(http)).toContain('Cannot query field \\"statu\\"');
+  });
+
   it("accepts only subscriptions", async () => {
     const message = await subscribeRaw(
       `mutation { submitPaymentDetails(input: { paymentId: "x", details: { redirectResult: "y" } }) { id } }`,
@@ -124,6 +147,33 @@ describe("graphql-ws", () => {
     const raw = await initialised();
     raw.socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "x".repeat(100 * 1024) } }));
     expect((await raw.closed).code).toBe(1009);
+  });
+
+  it("logs 200 oversized frames on unauthenticated sockets in a few short lines, not a stack each", async () => {
+    const printed: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+      printed.push(...format(...args).split("\n"));
+    });
+    const before = gw.lines.length;
+    try {
+      for (let batch = 0; batch < 10; batch++) {
+        const codes = await Promise.all(
+          Array.from({ length: 20 }, async () => {
+            const raw = await rawSocket();
+            raw.socket.send("x".repeat(100 * 1024));
+            return (await raw.closed).code;
+          }),
+        );
+        expect(codes.every((code) => code === 1009)).toBe(true);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    const logged = [...gw.lines.slice(before).flatMap((line) => line.split("\n")), ...printed];
+    // An earlier test's oversized frame may already have used this minute's line.
+    expect(logged.length).toBeLessThanOrEqual(3);
+    for (const line of logged) expect(line.length).toBeLessThan(200);
+    expect(logged.join("\n")).not.toMatch(/\bat \S+ \(|\.js:\d+/);
   });
 
   it("closes a socket with an unknown key with 4403", async () => {
@@ -144,6 +194,18 @@ describe("NODE_ENV=production", () => {
     prod = await TestGateway.start({ NODE_ENV: "production" });
   });
   afterAll(() => prod.close());
+
+  it("answers a typo with the same error over HTTP and graphql-ws, with no field suggestion", async () => {
+    const { http, ws } = await errorsOverBothTransports(prod, TYPO);
+    expect(ws).toEqual(http);
+    expect(http).toEqual([
+      expect.objectContaining({
+        message: 'Cannot query field "statu" on type "PaymentStatusEvent".',
+        extensions: { code: "BAD_USER_INPUT" },
+      }),
+    ]);
+    expect(JSON.stringify(ws)).not.toMatch(/did you mean/i);
+  });
 
   it("serves no Sandbox and no introspection, over HTTP or WebSocket", async () => {
     const page = await fetch(`${prod.url}/graphql`, { headers: { accept: "text/html" } });

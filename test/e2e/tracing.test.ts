@@ -111,10 +111,12 @@ export async function resolve(specifier, context, next) {
       `import { register } from "node:module";\nregister(new URL("./hooks.mjs", import.meta.url));\n`,
     );
     const gw = await startGatewayProcess(dir, env, [
+      process.execPath,
       "--import",
       join(dir, "register.mjs"),
       "--import",
       "./dist/src/observability/otel-register.js",
+      "dist/src/main.js",
     ]);
     children.push(gw);
     expect((await graphqlRequest(gw.url, PaymentDocument, { id: "pay_unknown" })).data).toEqual({ payment: null });

@@ -316,6 +316,30 @@ describe("paymentStatusChanged over graphql-ws", () => {
     watch.dispose();
   });
 
+  it("gives every event, replayed or live, the payment as of that event's version", async () => {
+    const p = await startPayment();
+    await send(signedItem({ eventCode: "OFFER_CLOSED", pspReference: p.pspReference, merchantReference: p.reference }));
+    await eventually(async () => expect((await current(p.id)).version).toBe(2));
+    const watch = subscribe(p.id, 0);
+    await eventually(async () => expect(watch.events).toHaveLength(2));
+    await send(signedItem({ eventCode: "AUTHORISATION", pspReference: p.pspReference, merchantReference: p.reference }));
+    await eventually(async () => expect(watch.events).toHaveLength(3));
+    expect(watch.events.map((e) => [e.version, e.status, e.payment.version, e.payment.status])).toEqual([
+      [1, "ACTION_REQUIRED", 1, "ACTION_REQUIRED"],
+      [2, "EXPIRED", 2, "EXPIRED"],
+      [3, "AUTHORISED", 3, "AUTHORISED"],
+    ]);
+    watch.dispose();
+  });
+
+  it("refuses an afterVersion above the payment's version with BAD_USER_INPUT", async () => {
+    const p = await startPayment();
+    const watch = subscribe(p.id, 5);
+    await eventually(async () => expect(watch.errors).toHaveLength(1));
+    expect(watch.errors[0]).toMatchObject({ extensions: { code: "BAD_USER_INPUT", field: "afterVersion" } });
+    expect(watch.events).toHaveLength(0);
+  });
+
   it("refuses another key, and never shows it the payment", async () => {
     const p = await startPayment(ALPHA_KEY);
     const watch = subscribe(p.id, 0, BETA_KEY);

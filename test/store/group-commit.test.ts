@@ -17,7 +17,19 @@ function setup() {
   dirs.push(dir);
   const path = join(dir, "g.db");
   const db = openSqlite(path);
-  return { db, writes: new GroupCommit(db), other: new Database(path, { readonly: true }) };
+  // Counts the transactions better-sqlite3 opens (BEGIN ... COMMIT, one fsync each); a transaction function called
+  // inside another is a savepoint and is not counted.
+  const client = db.$client;
+  const transaction = client.transaction.bind(client);
+  const counter = { transactions: 0 };
+  client.transaction = ((fn: (...args: never[]) => unknown) => {
+    const tx = transaction(fn);
+    return (...args: never[]) => {
+      if (!client.inTransaction) counter.transactions++;
+      return tx(...args);
+    };
+  }) as typeof client.transaction;
+  return { db, writes: new GroupCommit(db), other: new Database(path, { readonly: true }), counter };
 }
 
 const row = (psp: string) => ({
@@ -38,8 +50,17 @@ describe("GroupCommit", () => {
     expect(other.prepare("select count(*) as n from notification_inbox").get()).toEqual({ n: 1 });
   });
 
-  it("commits the writes of one turn together, and rolls back a failing one alone", async () => {
-    const { db, writes, other } = setup();
+  it("commits the writes of one turn in one transaction, and those of a later turn in another", async () => {
+    const { db, writes, other, counter } = setup();
+    await Promise.all(["A", "B", "C"].map((psp) => writes.write(() => db.insert(notificationInbox).values(row(psp)).run())));
+    expect(counter.transactions).toBe(1);
+    await writes.write(() => db.insert(notificationInbox).values(row("D")).run());
+    expect(counter.transactions).toBe(2);
+    expect(other.prepare("select count(*) as n from notification_inbox").get()).toEqual({ n: 4 });
+  });
+
+  it("rolls back a failing write of a turn alone, in the transaction of the others", async () => {
+    const { db, writes, other, counter } = setup();
     const results = await Promise.allSettled([
       writes.write(() => db.insert(notificationInbox).values(row("A")).run()),
       writes.write(() => {
@@ -49,6 +70,7 @@ describe("GroupCommit", () => {
       writes.write(() => db.insert(notificationInbox).values(row("C")).run()),
     ]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+    expect(counter.transactions).toBe(1);
     const stored = other.prepare("select psp_reference from notification_inbox order by id").all();
     expect(stored).toEqual([{ psp_reference: "A" }, { psp_reference: "C" }]);
   });

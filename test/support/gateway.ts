@@ -6,7 +6,7 @@ import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
-import { type Gateway, startGateway } from "../../src/app.js";
+import { type Gateway, type GatewayTuning, startGateway } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { memoryLogger } from "./logger.js";
 
@@ -17,6 +17,7 @@ export const PREVIOUS_HMAC_KEY = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF1
 export const WEBHOOK_USER = "adyen-test";
 export const WEBHOOK_PASSWORD = "webhook-password-0123";
 export const MERCHANT_ACCOUNT = "KakaoPayGatewaySimulator";
+export const CLIENT_SECRET_KEY = "6f1c2b3a4d5e6f708192a3b4c5d6e7f80112233445566778899aabbccddeeff0";
 
 export interface GraphQLResponse<T> {
   data?: T | null;
@@ -60,7 +61,7 @@ export class TestGateway {
   static async start(
     env: Record<string, string> = {},
     dir = mkdtempSync(join(tmpdir(), "kakaopay-gw-")),
-    { metrics = false } = {},
+    { metrics = false, ...tuning }: GatewayTuning & { metrics?: boolean } = {},
   ): Promise<TestGateway> {
     const lines: string[] = [];
     const config = loadConfig({
@@ -75,12 +76,13 @@ export class TestGateway {
       ADYEN_WEBHOOK_USERNAME: WEBHOOK_USER,
       ADYEN_WEBHOOK_PASSWORD: WEBHOOK_PASSWORD,
       ADYEN_TIMEOUT_MS: "1500",
+      CLIENT_SECRET_KEY,
       SIMULATOR_WEBHOOK_DELAY_MS: "60000",
       SIMULATOR_PENDING_DELAY_MS: "60000",
       ...env,
     });
     if (metrics) config.metricsPort = 0;
-    const gateway = await startGateway(config, memoryLogger(lines));
+    const gateway = await startGateway(config, memoryLogger(lines), tuning);
     return new TestGateway(gateway, dir, lines);
   }
 
@@ -114,7 +116,7 @@ export class TestGateway {
     return result.data;
   }
 
-  /** A real graphql-ws client, closed with the gateway. */
+  /** A real graphql-ws client, closed with the gateway; `apiKey` is any bearer credential (a client secret too). */
   ws(apiKey: string | null = ALPHA_KEY): Client {
     const client = createClient({
       url: `${this.url.replace("http", "ws")}/graphql`,

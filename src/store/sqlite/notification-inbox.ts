@@ -1,4 +1,4 @@
-import { and, asc, count, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
 import type { Notification, NotificationOutcome, StoredNotification } from "../../payments/notification.js";
 import type { NotificationInbox } from "../../payments/ports.js";
 import { type SqliteDatabase, setPlaceholder } from "./database.js";
@@ -42,8 +42,7 @@ export class SqliteNotificationInbox implements NotificationInbox {
     );
   }
 
-  async unapplied(pspReference?: string): Promise<StoredNotification[]> {
-    if (pspReference === undefined) return this.q.unapplied.all().map(toNotification);
+  async unapplied(pspReference: string): Promise<StoredNotification[]> {
     // Two indexed lookups: SQLite scans the whole inbox for "psp_reference = ? OR original_reference = ?".
     const rows = [...this.q.unappliedByPsp.all({ pspReference }), ...this.q.unappliedByOriginal.all({ pspReference })];
     return rows.sort((a, b) => a.id - b.id).map(toNotification);
@@ -51,6 +50,17 @@ export class SqliteNotificationInbox implements NotificationInbox {
 
   async countUnapplied(): Promise<number> {
     return this.q.countUnapplied.get()?.count ?? 0;
+  }
+
+  async due(now: Date, afterId: number, limit: number): Promise<StoredNotification[]> {
+    // A placeholder in a where clause is bound as given, not through the column's timestamp encoder.
+    return this.q.due.all({ now: now.getTime(), afterId, limit }).map(toNotification);
+  }
+
+  async defer(ids: readonly number[], now: Date, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void> {
+    await this.writes.write(() => {
+      for (const id of ids) this.q.defer.run({ id, now: now.getTime(), ...backoff });
+    });
   }
 
   async settle(id: number, outcome: NotificationOutcome): Promise<void> {
@@ -89,8 +99,29 @@ function prepareQueries(db: SqliteDatabase) {
         ),
       )
       .prepare(),
-    unapplied: db.select().from(notificationInbox).where(isNull(notificationInbox.appliedAt)).orderBy(asc(notificationInbox.id)).prepare(),
     countUnapplied: db.select({ count: count() }).from(notificationInbox).where(isNull(notificationInbox.appliedAt)).prepare(),
+    due: db
+      .select()
+      .from(notificationInbox)
+      .where(
+        and(
+          isNull(notificationInbox.appliedAt),
+          gt(notificationInbox.id, p("afterId")),
+          or(isNull(notificationInbox.nextAttemptAt), lte(notificationInbox.nextAttemptAt, p("now"))),
+        ),
+      )
+      .orderBy(asc(notificationInbox.id))
+      .limit(p("limit"))
+      .prepare(),
+    // The shift is capped so that the doubling cannot overflow however often an item was tried.
+    defer: db
+      .update(notificationInbox)
+      .set({
+        attempts: sql`${notificationInbox.attempts} + 1`,
+        nextAttemptAt: sql`${p("now")} + min(${p("backoffMs")} * (1 << min(${notificationInbox.attempts}, 30)), ${p("maxBackoffMs")})`,
+      })
+      .where(and(eq(notificationInbox.id, p("id")), isNull(notificationInbox.appliedAt)))
+      .prepare(),
     unappliedByPsp: db
       .select()
       .from(notificationInbox)

@@ -1,10 +1,11 @@
-import { and, asc, desc, eq, gt, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
 import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "../../payments/ids.js";
 import type { RefundStatus } from "../../payments/refund.js";
 import type { Channel, Payment, PaymentEvent, RecurringProcessingModel, VisiblePayment } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
   IdempotencyClaim,
+  IdempotencyRecord,
   IdempotencyState,
   NewPayment,
   NotificationTarget,
@@ -15,7 +16,7 @@ import type {
 import { NotificationOutcome } from "../../payments/notification.js";
 import type { EventSource, PaymentStatus } from "../../payments/status.js";
 import { decideTransition, type PaymentSignal } from "../../payments/transitions.js";
-import { type SqliteDatabase, setPlaceholder } from "./database.js";
+import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
 
@@ -30,8 +31,9 @@ export class SqlitePaymentStore implements PaymentStore {
   private readonly q: ReturnType<typeof prepareQueries>;
 
   constructor(
-    db: SqliteDatabase,
+    private readonly db: SqliteDatabase,
     private readonly writes: GroupCommit,
+    private readonly sessionLifetimeMs: number,
   ) {
     this.q = prepareQueries(db);
   }
@@ -70,6 +72,17 @@ export class SqlitePaymentStore implements PaymentStore {
     });
   }
 
+  async findIdempotencyKey(owner: ApiKeyName, key: string): Promise<IdempotencyRecord | null> {
+    const row = this.q.idempotencyKey.get({ owner, key });
+    if (!row) return null;
+    return {
+      operation: row.operation,
+      requestHash: row.requestHash,
+      paymentId: row.paymentId as PaymentId,
+      completed: row.completedAt !== null,
+    };
+  }
+
   async claimIdempotencyKey(claim: IdempotencyClaim, paymentId: PaymentId): Promise<IdempotencyState> {
     return this.writes.write(() => {
       const existing = this.q.idempotencyKey.get({ owner: claim.owner, key: claim.key });
@@ -101,42 +114,59 @@ export class SqlitePaymentStore implements PaymentStore {
       const row = this.q.payment.get({ id });
       if (!row) throw new Error(`payment ${id} vanished`);
       const before = toPayment(row);
+      // A webhook found by merchant reference whose payment meanwhile got another pspReference is not about it.
+      if (settles && facts.pspReference && before.pspReference && facts.pspReference !== before.pspReference) {
+        return { payment: before, change: null, anomaly: null };
+      }
       const now = new Date();
       // Claim the inbox item in this transaction: whoever claims it applies it, once.
       if (settles && this.q.claimNotification.run({ id: settles.notificationId, now }).changes === 0) {
-        return { payment: before, change: null };
+        return { payment: before, change: null, anomaly: null };
       }
-      const transition = decideTransition(before, signal);
+      const decision = decideTransition({ ...before, detailsSubmitted: before.detailsSubmittedAt !== null }, signal);
+      const statusChanged = decision.status !== before.status;
+      const detailsAnswered = decision.detailsSubmitted && before.detailsSubmittedAt === null;
       const pspReference = before.pspReference ?? facts.pspReference ?? null;
-      const action = transition && facts.action !== undefined ? facts.action : before.action;
-      if (!transition && pspReference === before.pspReference && action === before.action) return { payment: before, change: null };
-      const version = transition ? before.version + 1 : before.version;
+      // Adyen's action belongs to the answer that moved the payment (e.g. details clear the redirect).
+      const action = (statusChanged || detailsAnswered) && facts.action !== undefined ? facts.action : before.action;
+      const unchanged =
+        !statusChanged &&
+        !detailsAnswered &&
+        decision.refusalReason === before.refusalReason &&
+        decision.resultCode === before.resultCode &&
+        decision.authorisedByWebhook === before.authorisedByWebhook &&
+        pspReference === before.pspReference &&
+        action === before.action;
+      if (unchanged) return { payment: before, change: null, anomaly: decision.anomaly };
+      const version = statusChanged ? before.version + 1 : before.version;
       const updated = this.q.updatePayment.get({
         id,
         expectedVersion: before.version,
         pspReference,
         action,
-        status: transition?.status ?? before.status,
-        refusalReason: transition ? transition.refusalReason : before.refusalReason,
-        resultCode: transition?.resultCode ?? before.resultCode,
+        status: decision.status,
+        refusalReason: decision.refusalReason,
+        resultCode: decision.resultCode,
+        authorisedByWebhook: decision.authorisedByWebhook,
+        detailsSubmittedAt: detailsAnswered ? now.getTime() : null,
         version,
         now,
       });
       if (!updated) throw new Error(`payment ${id} changed under its own transaction`);
       const payment = toPayment(updated);
-      if (!transition) return { payment, change: null };
+      if (!statusChanged || decision.status === null) return { payment, change: null, anomaly: decision.anomaly };
       const event = this.q.insertEvent.get({
         paymentId: id,
         version,
-        status: transition.status,
+        status: decision.status,
         previousStatus: before.status,
         source: signal.source,
         eventCode: signal.source === "WEBHOOK" ? signal.eventCode : null,
-        resultCode: transition.resultCode,
+        resultCode: signal.source === "WEBHOOK" ? null : signal.resultCode,
         now,
       })!;
       if (settles) this.q.markNotificationApplied.run({ id: settles.notificationId });
-      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(event) } };
+      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(event) }, anomaly: decision.anomaly };
     });
   }
 
@@ -148,14 +178,24 @@ export class SqlitePaymentStore implements PaymentStore {
   async findPaymentFor(target: NotificationTarget): Promise<Payment | null> {
     const byPsp = this.q.paymentByPsp.get({ pspReference: target.pspReference });
     if (byPsp) return toPayment(byPsp);
+    // Placeholders in a where clause are bound as given, not through the column's timestamp encoder.
+    const createdAfter = Date.now() - this.sessionLifetimeMs;
     const candidates = target.amount
-      ? this.q.awaitingPspWithAmount.all({ reference: target.merchantReference, ...target.amount })
-      : this.q.awaitingPsp.all({ reference: target.merchantReference });
+      ? this.q.awaitingPspWithAmount.all({ reference: target.merchantReference, createdAfter, ...target.amount })
+      : this.q.awaitingPsp.all({ reference: target.merchantReference, createdAfter });
     return candidates.length === 1 ? toPayment(candidates[0]!) : null;
   }
 
-  async findStoringPayments(shopperReference: string): Promise<Payment[]> {
-    return this.q.storingPayments.all({ shopperReference }).map(toPayment);
+  async findOwnPaymentByPspReference(owner: ApiKeyName, pspReference: string): Promise<Payment | null> {
+    const row = this.q.ownPaymentByPsp.get({ owner, pspReference });
+    return row ? toPayment(row) : null;
+  }
+
+  async expireOrphans(): Promise<PaymentId[]> {
+    const now = new Date();
+    return this.writes.write(() =>
+      this.q.expireOrphans.all({ now, createdBefore: now.getTime() - this.sessionLifetimeMs }).map((row) => row.id as PaymentId),
+    );
   }
 
   async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
@@ -163,7 +203,8 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async ping(): Promise<void> {
-    this.q.ping.get();
+    // Through the group commit, like every write: ready means a write commits, not only that reads answer.
+    await this.writes.write(() => probeWrite(this.db.$client));
   }
 }
 
@@ -188,7 +229,14 @@ function prepareQueries(db: SqliteDatabase) {
     awaitingPsp: db
       .select()
       .from(payments)
-      .where(and(isNull(payments.pspReference), eq(payments.reference, p("reference"))))
+      .where(
+        and(
+          isNull(payments.pspReference),
+          isNull(payments.expiredAt),
+          eq(payments.reference, p("reference")),
+          gte(payments.createdAt, p("createdAfter")),
+        ),
+      )
       .limit(2)
       .prepare(),
     awaitingPspWithAmount: db
@@ -197,18 +245,33 @@ function prepareQueries(db: SqliteDatabase) {
       .where(
         and(
           isNull(payments.pspReference),
+          isNull(payments.expiredAt),
           eq(payments.reference, p("reference")),
+          gte(payments.createdAt, p("createdAfter")),
           eq(payments.amountValue, p("value")),
           eq(payments.currency, p("currency")),
         ),
       )
       .limit(2)
       .prepare(),
-    storingPayments: db
+    expireOrphans: db
+      .update(payments)
+      .set({ expiredAt: setPlaceholder("now") })
+      .where(
+        and(
+          isNull(payments.status),
+          eq(payments.version, 0),
+          isNull(payments.pspReference),
+          isNull(payments.expiredAt),
+          lt(payments.createdAt, p("createdBefore")),
+        ),
+      )
+      .returning({ id: payments.id })
+      .prepare(),
+    ownPaymentByPsp: db
       .select()
       .from(payments)
-      .where(and(eq(payments.shopperReference, p("shopperReference")), eq(payments.storePaymentMethod, true)))
-      .orderBy(desc(payments.createdAt))
+      .where(and(eq(payments.pspReference, p("pspReference")), eq(payments.owner, p("owner"))))
       .prepare(),
     insertPayment: db
       .insert(payments)
@@ -240,6 +303,9 @@ function prepareQueries(db: SqliteDatabase) {
         status: setPlaceholder("status"),
         refusalReason: setPlaceholder("refusalReason"),
         resultCode: setPlaceholder("resultCode"),
+        authorisedByWebhook: setPlaceholder("authorisedByWebhook"),
+        // Set once, never cleared; a raw placeholder, as drizzle's timestamp encoder rejects null.
+        detailsSubmittedAt: sql`coalesce(${payments.detailsSubmittedAt}, ${p("detailsSubmittedAt")})`,
         version: setPlaceholder("version"),
         updatedAt: setPlaceholder("now"),
       })
@@ -297,7 +363,6 @@ function prepareQueries(db: SqliteDatabase) {
       .set({ outcome: NotificationOutcome.APPLIED })
       .where(eq(notificationInbox.id, p("id")))
       .prepare(),
-    ping: db.$client.prepare("select 1"),
   };
 }
 
@@ -322,6 +387,8 @@ export function toPayment(row: PaymentRow): Payment {
     storePaymentMethod: row.storePaymentMethod,
     storedPaymentMethodId: row.storedPaymentMethodId as StoredPaymentMethodId | null,
     recurringProcessingModel: row.recurringProcessingModel as RecurringProcessingModel | null,
+    authorisedByWebhook: row.authorisedByWebhook,
+    detailsSubmittedAt: row.detailsSubmittedAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

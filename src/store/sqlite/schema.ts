@@ -24,13 +24,20 @@ export const payments = sqliteTable(
     storePaymentMethod: integer("store_payment_method", { mode: "boolean" }).notNull(),
     storedPaymentMethodId: text("stored_payment_method_id"),
     recurringProcessingModel: text("recurring_processing_model"),
+    authorisedByWebhook: integer("authorised_by_webhook", { mode: "boolean" }).notNull().default(false),
+    detailsSubmittedAt: integer("details_submitted_at", { mode: "timestamp_ms" }),
     createdAt: integer("created_at", { mode: "timestamp_ms" }).notNull(),
     updatedAt: integer("updated_at", { mode: "timestamp_ms" }).notNull(),
+    /**
+     * Set on a row whose /payments call failed for good (status null, no pspReference) once it is older than
+     * PAYMENT_SESSION_LIFETIME_MS: it stays invisible, and no webhook is matched to it by reference.
+     */
+    expiredAt: integer("expired_at", { mode: "timestamp_ms" }),
   },
   (t) => [
     uniqueIndex("payments_psp_reference").on(t.pspReference),
     // Webhooks that beat Adyen's /payments answer are matched on the merchant's reference.
-    index("payments_awaiting_psp").on(t.reference).where(sql`${t.pspReference} IS NULL`),
+    index("payments_awaiting_psp").on(t.reference).where(sql`${t.pspReference} IS NULL AND ${t.expiredAt} IS NULL`),
   ],
 );
 
@@ -119,12 +126,17 @@ export const notificationInbox = sqliteTable(
     receivedAt: integer("received_at", { mode: "timestamp_ms" }).notNull(),
     appliedAt: integer("applied_at", { mode: "timestamp_ms" }),
     outcome: text("outcome"),
+    /** Sweeps that took the item; the next may not before `nextAttemptAt` (backoff shared by every instance). */
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at", { mode: "timestamp_ms" }),
   },
   (t) => [
     uniqueIndex("notification_inbox_identity").on(t.pspReference, t.eventCode, t.success, t.originalReference),
     index("notification_inbox_unapplied").on(t.pspReference).where(sql`${t.appliedAt} IS NULL`),
     // RECURRING_CONTRACT waits for the payment it names as originalReference.
     index("notification_inbox_unapplied_original").on(t.originalReference).where(sql`${t.appliedAt} IS NULL`),
+    // The sweep pages through unapplied items by id without reading the applied ones.
+    index("notification_inbox_pending").on(t.id).where(sql`${t.appliedAt} IS NULL`),
   ],
 );
 
