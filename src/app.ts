@@ -9,7 +9,7 @@ import { AdyenCheckout } from "./adyen/checkout.js";
 import { type Config, ConfigError } from "./config.js";
 import { Authenticator, type GatewayContext } from "./graphql/context.js";
 import { documentStore } from "./graphql/document-cache.js";
-import { clientErrorFormatter, stackOf } from "./graphql/errors.js";
+import { clientErrorFormatter } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
 import { AdyenFieldsOnceRule, armorConfig, httpOperationGuard, PARSE_OPTIONS } from "./graphql/limits.js";
 import { adyenRateLimit } from "./graphql/rate-limit.js";
@@ -28,7 +28,14 @@ import { Refunds } from "./payments/refunds.js";
 import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Payments } from "./payments/use-cases.js";
 import { PaymentWebhooks, type WebhookSweepOptions } from "./payments/webhooks.js";
+import { graphqlMetricsPlugin } from "./observability/graphql-metrics.js";
+import { createLogger } from "./observability/logger.js";
 import { GatewayMetrics } from "./observability/metrics.js";
+import { serveMetrics } from "./observability/metrics-server.js";
+import { ObservedStatusFeed } from "./observability/observed-feed.js";
+import { requestScoped } from "./observability/request-log.js";
+import { NO_TRACING, type Tracing } from "./observability/tracing.js";
+import type { Logger } from "./payments/logger.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
 import { RedisStatusFeed } from "./pubsub/redis-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
@@ -40,6 +47,8 @@ export interface Gateway {
   server: Server;
   simulator: RunningSimulator | null;
   metrics: GatewayMetrics;
+  /** Where GET /metrics answers; null when METRICS_PORT is 0. */
+  metricsUrl: string | null;
   /**
    * Stops accepting, lets requests in progress finish (cutting clients that stopped sending), then always drains the
    * webhook queue and closes the store. After `graceMs`, connections still open are cut.
@@ -66,12 +75,12 @@ const REFUND_RESEND_INTERVAL_MS = 1_000;
 const MAX_REFUND_RESEND_BACKOFF_MS = 300_000;
 
 /** Runs `task` every `intervalMs`, one pass at a time; `stop` waits for a pass in progress. */
-function every(intervalMs: number, task: () => Promise<void>, log: (line: string) => void): { stop(): Promise<void> } {
+function every(intervalMs: number, task: () => Promise<void>, logger: Logger): { stop(): Promise<void> } {
   let running: Promise<void> | null = null;
   const timer = setInterval(() => {
     if (running) return;
     running = task()
-      .catch((error: unknown) => log(`background pass failed: ${stackOf(error)}`))
+      .catch((error: unknown) => logger.error({ err: error }, "background pass failed"))
       .finally(() => {
         running = null;
       });
@@ -95,7 +104,7 @@ export interface GatewayTuning {
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
 export async function startGateway(
   config: Config,
-  log: (line: string) => void = console.log,
+  logger: Logger = createLogger(config.logLevel),
   tuning: GatewayTuning = {},
 ): Promise<Gateway> {
   // The database first: one that cannot be written stops the start before anything listens.
@@ -127,12 +136,12 @@ export async function startGateway(
         webhookDelayMs: config.simulator.webhookDelayMs,
         pendingDelayMs: config.simulator.pendingDelayMs,
         offerTtlMs: config.simulator.offerTtlMs,
-        log,
+        logger: logger.child({ component: "simulator" }),
       }).catch((error: unknown) => {
         throw portProblem(error, "SIMULATOR_PORT", simulatorPort, "127.0.0.1");
       });
     }
-    return await serveGateway(config, log, tuning, {
+    return await serveGateway(config, logger, tuning, {
       stores,
       server,
       url,
@@ -161,26 +170,41 @@ interface Started {
 
 async function serveGateway(
   config: Config,
-  log: (line: string) => void,
+  logger: Logger,
   tuning: GatewayTuning,
-  { stores, server, url, simulator, connections, ready }: Started,
+  { stores: opened, server, url, simulator, connections, ready }: Started,
 ): Promise<Gateway> {
+  // Imported only when tracing is on: with it off, no OpenTelemetry module is loaded (docs/contract.md, Environment).
+  const tracing: Tracing = config.tracing ? new (await import("./observability/otel-tracing.js")).OtelTracing() : NO_TRACING;
+  // Each store call is one transaction: with tracing on, one span each.
+  const stores = {
+    payments: tracing.wrap(opened.payments, "db.payments"),
+    refunds: tracing.wrap(opened.refunds, "db.refunds"),
+    inbox: tracing.wrap(opened.inbox, "db.inbox"),
+    storedPaymentMethods: tracing.wrap(opened.storedPaymentMethods, "db.storedPaymentMethods"),
+  };
   // With REDIS_URL, changes committed by any instance reach this one's subscribers (docs/contract.md).
-  const redisFeed = config.redisUrl ? await RedisStatusFeed.connect(config.redisUrl, stores.payments, log) : null;
-  const feed = redisFeed ?? new InProcessStatusFeed();
-  const metrics = new GatewayMetrics();
-  metrics.countSubscriptions(() => feed.active);
-  const webhooks = new PaymentWebhooks({
-    store: stores.payments,
-    tokens: stores.storedPaymentMethods,
-    refunds: stores.refunds,
-    inbox: stores.inbox,
-    events: feed,
-    merchantAccount: config.adyen.merchantAccount,
-    telemetry: metrics,
-    log,
-    sweep: tuning.webhookSweep,
-  });
+  const redisFeed = config.redisUrl
+    ? await RedisStatusFeed.connect(config.redisUrl, stores.payments, logger.child({ component: "redis" }))
+    : null;
+  const liveFeed = redisFeed ?? new InProcessStatusFeed();
+  const metrics = new GatewayMetrics(() => stores.inbox.countUnapplied());
+  metrics.countSubscriptions(() => liveFeed.active);
+  const feed = new ObservedStatusFeed(liveFeed, metrics, logger);
+  const webhooks = tracing.wrap(
+    new PaymentWebhooks({
+      store: stores.payments,
+      tokens: stores.storedPaymentMethods,
+      refunds: stores.refunds,
+      inbox: stores.inbox,
+      events: feed,
+      merchantAccount: config.adyen.merchantAccount,
+      telemetry: metrics,
+      logger,
+      sweep: tuning.webhookSweep,
+    }),
+    "webhooks",
+  );
   const checkout = new AdyenCheckout({
     environment: config.adyen.environment,
     apiKey: config.adyen.apiKey,
@@ -188,7 +212,9 @@ async function serveGateway(
     liveUrlPrefix: config.adyen.liveUrlPrefix,
     timeoutMs: config.adyen.timeoutMs,
     simulatorUrl: config.simulator?.url ?? simulator?.url,
-    log,
+    observe: (operation, outcome, seconds) => metrics.adyenRequest(operation, outcome, seconds),
+    tracing,
+    logger: logger.child({ component: "adyen" }),
   });
   const provider = new CachingProvider(checkout, {
     paymentMethodsTtlMs: config.limits.paymentMethodsCacheMs,
@@ -208,7 +234,7 @@ async function serveGateway(
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
     provider,
-    log,
+    logger,
   });
   const refunds = new Refunds({
     store: stores.payments,
@@ -216,11 +242,11 @@ async function serveGateway(
     provider,
     events: feed,
     webhooks,
-    log,
+    logger,
     resendAfterMs: config.adyen.timeoutMs,
     maxResendBackoffMs: MAX_REFUND_RESEND_BACKOFF_MS,
   });
-  const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), log);
+  const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), logger);
   const authenticator = new Authenticator(config.apiKeys, clientSecrets);
   const keyAdvice = config.devApiKeyFile
     ? `in simulator mode: the dev key printed at start, also in ${config.devApiKeyFile}`
@@ -233,13 +259,21 @@ async function serveGateway(
     gateway: jitExecution(schema),
     // Apollo's default store sizes a document by its JSON, which leaves out the (comment-padded) text it keeps.
     documentStore: documentStore(),
-    formatError: clientErrorFormatter({ production: config.production, log }),
+    // Apollo calls it within the request: its internal errors are logged under the request's requestId.
+    formatError: clientErrorFormatter({ production: config.production, logger: requestScoped(logger) }),
     parseOptions: PARSE_OPTIONS,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM before requests drain.
     stopOnTerminationSignals: false,
     csrfPrevention: true,
+    // Apollo's own warnings become JSON lines like every other (docs/contract.md, Operations).
+    logger: {
+      debug: (message: unknown) => logger.debug({ component: "apollo" }, String(message)),
+      info: (message: unknown) => logger.info({ component: "apollo" }, String(message)),
+      warn: (message: unknown) => logger.warn({ component: "apollo" }, String(message)),
+      error: (message: unknown) => logger.error({ component: "apollo" }, String(message)),
+    },
     introspection: !config.production,
     validationRules: [...armor.validationRules, AdyenFieldsOnceRule],
     plugins: [
@@ -248,6 +282,7 @@ async function serveGateway(
       httpOperationGuard<GatewayContext>(),
       adyenRateLimit(new RateLimiter(config.limits.adyenOperationsPerMinute)),
       ApolloServerPluginCacheControlDisabled(),
+      graphqlMetricsPlugin(metrics, tracing),
       config.production
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({
@@ -263,6 +298,7 @@ async function serveGateway(
     requestHandler({
       graphql: graphqlRoute(
         apollo,
+        tracing,
         (request) => ({
           principal: authenticator.authenticate(request.headers.authorization),
           authHint,
@@ -277,16 +313,17 @@ async function serveGateway(
         username: config.adyen.webhookUsername,
         password: config.adyen.webhookPassword,
         hmacKeys: config.adyen.hmacKeys,
-        log,
+        metrics,
       }),
       // The demo checkout exists in simulator mode only; its server part uses the first API key (the dev key).
-      demo: config.simulator ? demoRoute({ gatewayUrl: url, apiKey: [...config.apiKeys.keys()][0]!, log }) : undefined,
+      demo: config.simulator ? demoRoute({ gatewayUrl: url, apiKey: [...config.apiKeys.keys()][0]! }) : undefined,
       ready: async () => {
         await stores.payments.ping();
         await redisFeed?.ping();
         return true;
       },
-      log,
+      logger,
+      tracing,
       admit: limitConnections(server, config.limits),
     }),
   );
@@ -298,19 +335,27 @@ async function serveGateway(
     refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
     authHint,
-    log,
+    logger,
+    metrics,
+    isLive: (change) => feed.isLive(change),
     limits: config.limits,
   });
   server.on("upgrade", (_request, socket) => connections.release(socket as Socket));
   // Items acknowledged before a crash but not applied are applied now, then the sweep retries what still fails.
   await webhooks.startSweeping();
+  const metricsListener =
+    config.metricsPort === null ? null : await serveMetrics(metrics.registry, config.host, config.metricsPort, logger);
 
   return {
     url,
     server,
     simulator,
     metrics,
+    metricsUrl: metricsListener?.url ?? null,
     async close(graceMs = SHUTDOWN_GRACE_MS) {
+      // A scraper keeps its connection open: /metrics goes first, at once (a scrape would read a closed store).
+      metricsListener?.server.close();
+      metricsListener?.server.closeAllConnections();
       const failures: unknown[] = [];
       // Each step runs even when one before it failed: the webhook queue and the store are always drained and closed.
       const step = async (run: () => Promise<void> | undefined) => {
@@ -328,7 +373,7 @@ async function serveGateway(
       await step(() => simulator?.close());
       await step(() => apollo.stop());
       await step(async () => redisFeed?.close());
-      await step(() => stores.close());
+      await step(() => opened.close());
       if (failures.length > 0) throw failures[0];
     },
   };

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
+import { LOG_LEVELS, type LogLevel } from "./observability/logger.js";
 
 export type AdyenEnvironment = "simulator" | "test" | "live";
 
@@ -10,6 +11,12 @@ export interface Config {
   host: string;
   /** `NODE_ENV=production`: no Sandbox, no introspection, no stack traces. */
   production: boolean;
+  /** LOG_LEVEL: pino's level names. */
+  logLevel: LogLevel;
+  /** METRICS_PORT; null when it is 0 (no /metrics listener). A program may set 0 here: any free port. */
+  metricsPort: number | null;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT is set: spans are made (and exported by the SDK that otel-register.ts starts). */
+  tracing: boolean;
   databaseUrl: string;
   /** Status changes fan out through this Redis to every instance; null: in this process only. */
   redisUrl: string | null;
@@ -137,6 +144,9 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host,
     production: env.NODE_ENV === "production",
+    logLevel: readEnum(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+    metricsPort: readInt(env, "METRICS_PORT", 9464, 0, 65535) || null,
+    tracing: Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT),
     databaseUrl: readDatabaseUrl(env),
     redisUrl: readRedisUrl(env),
     adyen: {

@@ -129,16 +129,21 @@ describe("configuration", () => {
     expect(failure({ ...TEST_ENV, ADYEN_ENVIRONMENT: "live" }).variable).toBe("ADYEN_LIVE_URL_PREFIX");
   });
 
-  it("stops the real process with one line naming the variable", () => {
+  it("stops the real process with one JSON log line naming the variable", () => {
     const result = spawnSync(process.execPath, ["--input-type=module", "-e", "await import('./dist/src/main.js')"], {
       env: { ...process.env, ...TEST_ENV, ADYEN_HMAC_KEY: "zz" },
       encoding: "utf8",
       timeout: 20_000,
     });
     expect(result.status).toBe(1);
-    expect(result.stderr.trim().split("\n")).toEqual([
-      "Configuration error: ADYEN_HMAC_KEY must be the hex HMAC key from Adyen's Customer Area",
-    ]);
+    expect(result.stderr).toBe("");
+    const lines = result.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: "error",
+      variable: "ADYEN_HMAC_KEY",
+      msg: "Configuration error: ADYEN_HMAC_KEY must be the hex HMAC key from Adyen's Customer Area",
+    });
   });
 
   it("has short HTTP timeouts and the documented limits by default, each set by its variable", () => {

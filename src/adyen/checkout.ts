@@ -5,8 +5,9 @@ import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProces
 import type { Refund } from "../payments/refund.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
 import type { PaymentMethodOffer, PaymentProvider, ProviderPaymentResult } from "../payments/ports.js";
+import type { Logger } from "../payments/logger.js";
 import { classifyAdyenFailure, unavailableReason } from "./failures.js";
-import { AdyenHttpClient } from "./http-client.js";
+import { type AdyenHttpOptions, type AdyenOperation, AdyenHttpClient } from "./http-client.js";
 
 const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
 const CheckoutTypes = adyen.Types.checkout;
@@ -30,11 +31,12 @@ export interface AdyenCheckoutOptions {
   timeoutMs: number;
   /** Where the simulator listens, in simulator mode. */
   simulatorUrl?: string;
-  log: (line: string) => void;
+  /** Each call's duration, for gateway_adyen_request_duration_seconds (measured once, in the HTTP client). */
+  observe?: AdyenHttpOptions["observe"];
+  tracing?: AdyenHttpOptions["tracing"];
+  /** One line per failed call. */
+  logger: Logger;
 }
-
-/** Adyen's operations as docs/contract.md "Operations" names them. */
-type AdyenOperation = "paymentMethods" | "payments" | "paymentsDetails" | "storedPaymentMethods" | "refunds";
 
 const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
   ANDROID: "Android" as Types.checkout.PaymentRequest.ChannelEnum,
@@ -62,6 +64,8 @@ export class AdyenCheckout implements PaymentProvider {
       apiKey: options.apiKey,
       timeoutMs: options.timeoutMs,
       baseUrl: options.environment === "simulator" ? options.simulatorUrl : undefined,
+      observe: options.observe,
+      tracing: options.tracing,
     });
     this.http = httpClient;
     const client = new Client(
@@ -240,17 +244,19 @@ export class AdyenCheckout implements PaymentProvider {
       const latencyMs = Math.round(performance.now() - started);
       const http = error instanceof HttpClientException ? error : undefined;
       const kind = http ? classifyAdyenFailure(http.statusCode, http.errorCode) : "unavailable";
-      this.options.log(
-        [
-          `adyen ${operation} failed: ${kind}`,
-          `status=${http ? http.statusCode || "none" : "unknown"}`,
-          `errorCode=${http?.errorCode ?? "none"}`,
-          ...(http?.apiError?.pspReference ? [`pspReference=${http.apiError.pspReference}`] : []),
-          ...(idempotencyKey ? [`idempotencyKey=${idempotencyKey}`] : []),
-          `latencyMs=${latencyMs}`,
+      this.options.logger.warn(
+        {
+          operation,
+          kind,
+          status: http ? http.statusCode || "none" : "unknown",
+          errorCode: http?.errorCode ?? "none",
+          ...(http?.apiError?.pspReference ? { pspReference: http.apiError.pspReference } : {}),
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+          latencyMs,
           // Adyen's message names no secret; an exception of our own (e.g. the library parsing) is named, not quoted.
-          `message=${JSON.stringify(http ? (http.apiError?.message ?? http.message) : error instanceof Error ? error.name : "unknown")}`,
-        ].join(" "),
+          adyenMessage: http ? (http.apiError?.message ?? http.message) : error instanceof Error ? error.name : "unknown",
+        },
+        `adyen ${operation} failed: ${kind}`,
       );
       if (http && kind === "rejected") {
         // Adyen's message says what was wrong with the request and names no secret (docs/contract.md "Errors").

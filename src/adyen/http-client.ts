@@ -1,6 +1,7 @@
 import adyen from "@adyen/api-library";
 import type { ApiError } from "@adyen/api-library/lib/src/typings/apiError.js";
 import type { IRequest } from "@adyen/api-library/lib/src/typings/requestOptions.js";
+import { NO_TRACING, type Tracing } from "../observability/tracing.js";
 
 // The library is CommonJS without an exports map: plain Node only sees its default export (docs/stack.md #1).
 const { HttpClientException } = adyen;
@@ -13,6 +14,29 @@ export interface AdyenHttpOptions {
   timeoutMs: number;
   /** The simulator's base URL; Adyen's test host is rewritten to it. Absent for real Adyen. */
   baseUrl?: string;
+  /** Told of every call: which Checkout operation, how it ended (ok, rejected: 4xx, unavailable) and how long it took. */
+  observe?: (operation: AdyenOperation, outcome: AdyenOutcome, seconds: number) => void;
+  /** One span per call. */
+  tracing?: Tracing;
+}
+
+export type AdyenOperation = "paymentMethods" | "payments" | "paymentsDetails" | "refunds" | "storedPaymentMethods";
+export type AdyenOutcome = "ok" | "rejected" | "unavailable";
+
+/** The Checkout operation of a URL path such as /v72/payments/{pspReference}/refunds. */
+function operationOf(pathname: string): AdyenOperation | null {
+  if (pathname.endsWith("/paymentMethods")) return "paymentMethods";
+  if (pathname.endsWith("/payments/details")) return "paymentsDetails";
+  if (pathname.endsWith("/refunds")) return "refunds";
+  if (pathname.endsWith("/payments")) return "payments";
+  if (/\/storedPaymentMethods(\/|$)/.test(pathname)) return "storedPaymentMethods";
+  return null;
+}
+
+/** The same split as AdyenCheckout's error mapping: 408 and 429 are Adyen not answering, other 4xx a rejection. */
+function outcomeOf(status: number): AdyenOutcome {
+  if (status >= 200 && status < 300) return "ok";
+  return status >= 400 && status < 500 && status !== 408 && status !== 429 ? "rejected" : "unavailable";
 }
 
 /**
@@ -36,12 +60,25 @@ export class AdyenHttpClient {
     return body;
   }
 
-  async request(
+  request(
     endpoint: string,
     json: string | Buffer,
     _config: Config,
     _isApiKeyRequired: boolean,
     requestOptions: IRequest.Options = {},
+  ): Promise<string> {
+    const operation = operationOf(new URL(endpoint).pathname);
+    const tracing = this.options.tracing ?? NO_TRACING;
+    return tracing.span(`adyen.${operation ?? "other"}`, { "http.request.method": requestOptions.method ?? "POST" }, () =>
+      this.send(endpoint, json, operation, requestOptions),
+    );
+  }
+
+  private async send(
+    endpoint: string,
+    json: string | Buffer,
+    operation: AdyenOperation | null,
+    requestOptions: IRequest.Options,
   ): Promise<string> {
     const url = new URL(this.options.baseUrl ? endpoint.replace(ADYEN_TEST_CHECKOUT, this.options.baseUrl) : endpoint);
     if (requestOptions.params) {
@@ -56,6 +93,10 @@ export class AdyenHttpClient {
     };
     if (requestOptions.idempotencyKey) headers["Idempotency-Key"] = requestOptions.idempotencyKey;
 
+    const started = performance.now();
+    const observe = (status: number) => {
+      if (operation) this.options.observe?.(operation, outcomeOf(status), (performance.now() - started) / 1000);
+    };
     let response: Response;
     let body: string;
     try {
@@ -67,6 +108,7 @@ export class AdyenHttpClient {
       });
       body = await response.text();
     } catch (error) {
+      observe(0);
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
       const noAnswer = new HttpClientException({
         message: timedOut ? `Adyen did not answer within ${this.options.timeoutMs} ms` : "Adyen could not be reached",
@@ -76,6 +118,7 @@ export class AdyenHttpClient {
       noAnswer.statusCode = 0;
       throw noAnswer;
     }
+    observe(response.status);
     if (!response.ok) {
       const apiError = adyenError(body);
       throw new HttpClientException({

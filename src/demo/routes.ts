@@ -22,7 +22,6 @@ export interface DemoOptions {
   gatewayUrl: string;
   /** A server API key (config.apiKeys), kept on the server side: it never reaches the browser. */
   apiKey: string;
-  log: (line: string) => void;
 }
 
 /**

@@ -3,6 +3,7 @@ import { ErrorCode, GatewayError } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
 import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
+import type { PaymentStatusChange } from "../payments/payment.js";
 import type { Payments } from "../payments/use-cases.js";
 
 /** What every resolver gets: who is calling (null when unauthenticated), how to authenticate, and the use cases. */
@@ -13,6 +14,8 @@ export type GatewayContext = {
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
   refunds: Refunds;
+  /** The change a subscription is delivering now: the socket layer measures its publish delay. */
+  delivering?: PaymentStatusChange;
 };
 
 /**

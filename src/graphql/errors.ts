@@ -1,5 +1,6 @@
 import type { GraphQLFormattedError } from "graphql";
 import { ErrorCode, GatewayError } from "../payments/errors.js";
+import type { Logger } from "../payments/logger.js";
 
 /**
  * What was thrown in a resolver. graphql-jit wraps it in its own error, which Apollo wraps again, so the chain of
@@ -43,7 +44,7 @@ export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) 
  * introspection hides); Apollo's request errors keep their code; anything else is our bug: INTERNAL_SERVER_ERROR with
  * nothing of its insides, logged once with its stack.
  */
-export function clientErrorFormatter({ production, log }: { production: boolean; log: (line: string) => void }): ErrorFormatter {
+export function clientErrorFormatter({ production, logger }: { production: boolean; logger: Logger }): ErrorFormatter {
   return (formatted, error) => {
     const original = rootCause(error);
     if (original instanceof GatewayError) {
@@ -70,8 +71,8 @@ export function clientErrorFormatter({ production, log }: { production: boolean;
       return { message: formatted.message, extensions: { code } };
     }
     if (isClientStatus(error)) return { message: formatted.message, extensions: { code: "BAD_REQUEST" } };
-    const where = formatted.path ? ` at ${formatted.path.join(".")}` : "";
-    log(`internal error${where}: ${stackOf(original ?? error)}`);
+    // The stack goes under `err` (pino's serializer): one line, with it.
+    logger.error({ err: original ?? error, ...(formatted.path ? { path: formatted.path.join(".") } : {}) }, "internal error");
     return {
       message: "Internal error",
       locations: formatted.locations,
@@ -79,9 +80,4 @@ export function clientErrorFormatter({ production, log }: { production: boolean;
       extensions: { code: "INTERNAL_SERVER_ERROR" },
     };
   };
-}
-
-/** An error's stack (which starts with its name and message) for the operator's log. */
-export function stackOf(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }

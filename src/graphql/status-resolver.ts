@@ -24,6 +24,7 @@ export class PaymentStatusResolver {
     @Arg("paymentId", () => ID) _paymentId: string,
     @Arg("afterVersion", () => Int, { nullable: true }) _afterVersion?: number | null,
   ): Promise<PaymentStatusEventType> {
+    context.delivering = change;
     // A live change carries its refund; a replayed one names it, and the refund is read as it is now.
     const refund = change.refund ?? (change.event.refundId ? await context.refunds.get(change.event.refundId) : null);
     return {

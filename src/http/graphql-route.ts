@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type ApolloServer, HeaderMap } from "@apollo/server";
 import type { GatewayContext } from "../graphql/context.js";
+import type { Tracing } from "../observability/tracing.js";
 import { BodyTooLarge, readBody } from "./body.js";
 
 export const GRAPHQL_BODY_LIMIT = 64 * 1024;
@@ -13,6 +14,7 @@ export const UNAUTHENTICATED_BODY_LIMIT = 8 * 1024;
 /** Apollo on a bare node:http handler: Express cost about 40% of a query's throughput here (docs/stack.md). */
 export function graphqlRoute(
   apollo: ApolloServer<GatewayContext>,
+  tracing: Tracing,
   context: (request: IncomingMessage) => GatewayContext,
   authenticated: (request: IncomingMessage) => boolean = () => true,
 ) {
@@ -42,10 +44,13 @@ export function graphqlRoute(
         body = raw.toString("utf8");
       }
     }
-    const result = await apollo.executeHTTPGraphQLRequest({
-      httpGraphQLRequest: { method: request.method ?? "GET", headers, search, body },
-      context: async () => context(request),
-    });
+    // Renamed to the operation by graphqlMetricsPlugin once Apollo has parsed it.
+    const result = await tracing.span("graphql", {}, () =>
+      apollo.executeHTTPGraphQLRequest({
+        httpGraphQLRequest: { method: request.method ?? "GET", headers, search, body },
+        context: async () => context(request),
+      }),
+    );
     response.statusCode = result.status ?? 200;
     for (const [name, value] of result.headers) response.setHeader(name, value);
     if (result.body.kind === "complete") {

@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { checkBasicAuth, hasValidSignature, MalformedNotification, parseNotificationRequest } from "../adyen/webhooks.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
+import type { Logger } from "../payments/logger.js";
 import type { PaymentWebhooks } from "../payments/webhooks.js";
 import { BodyTooLarge, readBody } from "./body.js";
 
@@ -10,7 +12,7 @@ export interface WebhookRouteOptions {
   username: string;
   password: string;
   hmacKeys: readonly string[];
-  log: (line: string) => void;
+  metrics: GatewayMetrics;
 }
 
 /**
@@ -18,35 +20,49 @@ export interface WebhookRouteOptions {
  * applied. A 401 stores nothing: Adyen retries, so nothing is lost once the credentials are fixed.
  */
 export function webhookRoute(options: WebhookRouteOptions) {
-  return async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const answer = (response: ServerResponse, status: 200 | 400 | 401 | 413, text: string, headers: Record<string, string> = {}) => {
+    options.metrics.webhookRequest(status);
+    response.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
+    response.end(text);
+  };
+  return async (request: IncomingMessage, response: ServerResponse, _search: string, parent: Logger): Promise<void> => {
+    const log = parent.child({ operation: "webhook" });
     if (!checkBasicAuth(request.headers.authorization, options.username, options.password)) {
+      // A rotated password on one side only: every webhook is refused until both agree (Adyen keeps retrying).
+      log.warn({ code: 401 }, "webhook rejected: basic auth does not match (check ADYEN_WEBHOOK_USERNAME and ADYEN_WEBHOOK_PASSWORD)");
       return answer(response, 401, "unauthorized", { "www-authenticate": 'Basic realm="adyen-webhooks"' });
     }
     let body: string;
     try {
       body = (await readBody(request, WEBHOOK_BODY_LIMIT)).toString("utf8");
     } catch (error) {
-      if (error instanceof BodyTooLarge) return answer(response, 413, "body too large");
+      if (error instanceof BodyTooLarge) {
+        log.warn({ code: 413 }, "webhook rejected: body too large");
+        return answer(response, 413, "body too large");
+      }
       throw error;
     }
     let parsed: ReturnType<typeof parseNotificationRequest>;
     try {
       parsed = parseNotificationRequest(body);
     } catch (error) {
-      if (error instanceof MalformedNotification) return answer(response, 400, `malformed notification: ${error.message}`);
+      if (error instanceof MalformedNotification) {
+        log.warn({ code: 400, problem: error.message }, "webhook rejected: malformed notification");
+        return answer(response, 400, `malformed notification: ${error.message}`);
+      }
       throw error;
     }
     if (!parsed.every(({ item }) => hasValidSignature(item, options.hmacKeys))) {
-      options.log("webhook rejected: HMAC signature does not match (check ADYEN_HMAC_KEY)");
+      const pspReferences = parsed.map(({ item }) => item.pspReference);
+      log.warn({ code: 401, pspReferences }, "webhook rejected: HMAC signature does not match (check ADYEN_HMAC_KEY)");
       return answer(response, 401, "invalid hmac signature");
     }
     const fresh = await options.webhooks.receive(parsed.map((p) => p.notification));
+    log.info(
+      { code: 200, items: parsed.map(({ item }) => ({ pspReference: item.pspReference, eventCode: item.eventCode })), fresh: fresh.length },
+      "webhook accepted",
+    );
     answer(response, 200, "[accepted]");
     await options.webhooks.apply(fresh);
   };
-}
-
-function answer(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
-  response.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
-  response.end(text);
 }

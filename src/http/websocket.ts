@@ -13,13 +13,18 @@ import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { GatewayContext } from "../graphql/context.js";
 import { ByteCappedCache, DOCUMENT_CACHE_BYTES, documentBytes, hashOf } from "../graphql/document-cache.js";
-import { clientErrorFormatter } from "../graphql/errors.js";
+import { clientErrorFormatter, type ErrorFormatter } from "../graphql/errors.js";
 import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
+import { operationLabels, outcomeOf } from "../observability/graphql-metrics.js";
+import { silentLogger } from "../observability/logger.js";
+import type { GatewayMetrics } from "../observability/metrics.js";
 import type { Principal } from "../payments/client-secret.js";
+import type { Logger } from "../payments/logger.js";
 import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
 import { CloseCode, SocketQuota } from "./limits.js";
+import { requestIdOf } from "./server.js";
 
 /** ws accepts 100 MiB messages by default; a subscription request is a few hundred bytes. */
 export const WS_MAX_PAYLOAD = 64 * 1024;
@@ -55,9 +60,24 @@ export interface WebSocketOptions {
   authenticate: (authorization: unknown) => Principal | null;
   /** The UNAUTHENTICATED message's advice. */
   authHint: string;
-  log: (line: string) => void;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  /** True for a change published live (not replayed): only those have a publish delay to measure. */
+  isLive: (change: NonNullable<GatewayContext["delivering"]>) => boolean;
   limits: { maxSocketsPerKey: number; maxSubscriptionsPerSocket: number };
 }
+
+/**
+ * Per socket: its principal, whether it holds a quota slot, its logger (with a requestId of its own, so its errors are
+ * formatted and logged under it) and, per operation id, when it started.
+ */
+type SocketExtra = {
+  principal?: Principal;
+  counted?: boolean;
+  log?: Logger;
+  formatError?: ErrorFormatter;
+  started?: Map<string, number>;
+};
 
 /**
  * graphql-ws on the same /graphql path. A socket must authenticate in its connection_init
@@ -68,7 +88,9 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
   // Apps send the same few subscription documents: each is parsed and validated once.
   const validated = new ByteCappedCache<DocumentNode>(DOCUMENT_CACHE_BYTES, documentBytes);
   // The same error policy as Apollo's over HTTP (src/app.ts): a client sees the same error on either transport.
-  const formatError = clientErrorFormatter({ production: options.production, log: options.log });
+  const formatError = clientErrorFormatter({ production: options.production, logger: options.logger });
+  const classify = clientErrorFormatter({ production: options.production, logger: silentLogger });
+  const { metrics } = options;
   const rules = [
     ...specifiedRules,
     ...limitRules(),
@@ -76,12 +98,13 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     ...(options.production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
   const quota = new SocketQuota(options.limits.maxSocketsPerKey);
-  const disposable = useServer<ConnectionParams, { principal?: Principal; counted?: boolean }>(
+  const disposable = useServer<ConnectionParams, SocketExtra>(
     {
       schema: options.schema,
       connectionInitWaitTimeout: 5_000,
       // Parse and validate here, with the HTTP limits: graphql-ws would otherwise use the standard rules only.
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
+        ctx.extra.started?.set(id, performance.now());
         // graphql-ws has already registered this one.
         if (Object.keys(ctx.subscriptions).length > options.limits.maxSubscriptionsPerSocket) {
           ctx.extra.socket.close(CloseCode.TooManySubscriptionsOnSocket, "too many subscriptions on this socket");
@@ -116,35 +139,55 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         }
         ctx.extra.principal = principal;
         ctx.extra.counted = true;
+        ctx.extra.started = new Map();
+        ctx.extra.log = options.logger.child({ requestId: requestIdOf(ctx.extra.request), operation: "subscription" });
+        ctx.extra.formatError = clientErrorFormatter({ production: options.production, logger: ctx.extra.log });
         return true;
       },
       onClose: (ctx) => {
         if (ctx.extra.counted && ctx.extra.principal) quota.release(quotaKey(ctx.extra.principal));
       },
-      context: (ctx: Context<ConnectionParams, Extra & { principal?: Principal }>): GatewayContext => ({
+      context: (ctx: Context<ConnectionParams, Extra & SocketExtra>): GatewayContext => ({
         principal: unexpired(ctx.extra.principal),
         authHint: options.authHint,
         payments: options.payments,
         storedPaymentMethods: options.storedPaymentMethods,
         refunds: options.refunds,
       }),
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => formatError(e.toJSON(), e)) } : result,
+      onOperation: async (ctx, id, _payload, args, pending) => {
+        const result = await pending;
+        const labels = operationLabels(options.schema, args.document, args.operationName);
+        const started = ctx.extra.started?.get(id) ?? performance.now();
+        ctx.extra.started?.delete(id);
+        // A subscription that fails to start answers with errors at once: onNext formats (and logs) them for the
+        // client; here they are only classified for the metric.
+        const errors = Symbol.asyncIterator in result ? undefined : result.errors?.map((e) => classify(e.toJSON(), e));
+        if (labels) metrics.graphqlOperation(labels.type, labels.field, outcomeOf(errors), (performance.now() - started) / 1000);
+      },
+      onNext: (ctx, _id, _payload, args, result) => {
+        const context = args.contextValue as GatewayContext;
+        if (context.delivering && options.isLive(context.delivering)) metrics.statusPublished(context.delivering.event.occurredAt);
+        context.delivering = undefined;
+        const format = ctx.extra.formatError ?? formatError;
+        return result.errors ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) } : result;
+      },
       // onError sees what onSubscribe rejected (the client's operation is at fault, as Apollo's validation says) and
       // what a running subscription threw, which graphql-ws wraps with the thrown error as originalError.
-      onError: (_ctx, _id, _payload, errors) =>
-        errors.map((e) =>
-          e.originalError
-            ? formatError(e.toJSON(), e)
-            : formatError({ ...e.toJSON(), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }, e),
-        ),
+      onError: (ctx, id, _payload, errors) => {
+        const format = ctx.extra.formatError ?? formatError;
+        const formatted = errors.map((e) =>
+          e.originalError ? format(e.toJSON(), e) : format({ ...e.toJSON(), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }, e),
+        );
+        if (ctx.extra.started?.delete(id)) metrics.graphqlOperation("subscription", "unknown", outcomeOf(formatted), 0);
+        return formatted;
+      },
     },
     wss,
   );
   // graphql-ws prints every socket error with its stack; ws emits them for what a client sent (a frame over
   // maxPayload, bad framing) and has already closed the socket with the right code (1009, 1002, …). So: one short
   // line, rate-limited, since anyone can open sockets and send such frames before authenticating.
-  const clientFault = rateLimited(options.log, CLIENT_FAULT_LOG_INTERVAL_MS);
+  const clientFault = rateLimited((line) => options.logger.warn({}, line), CLIENT_FAULT_LOG_INTERVAL_MS);
   wss.on("connection", (socket) => {
     socket.removeAllListeners("error");
     socket.on("error", (error: Error & { code?: string }) => {

@@ -214,6 +214,8 @@ export interface NotificationInbox {
    * pspReference, eventCode, success and originalReference) comes back with `duplicate: true`.
    */
   save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>>;
+  /** How many items are not applied yet: a growing number is an alert (docs/contract.md, Operations). */
+  countUnapplied(): Promise<number>;
   /** Items not applied yet about one pspReference (or naming it as original), oldest first. */
   unapplied(pspReference: string): Promise<StoredNotification[]>;
   /**

@@ -3,6 +3,7 @@ import { ErrorCode, GatewayError, notFound } from "./errors.js";
 import { type ApiKeyName, newRefundId, type PaymentId, type RefundId } from "./ids.js";
 import { checkAmount, checkIdempotencyKey, checkReference, checkText } from "./input.js";
 import { type Amount, isVisible, type Payment } from "./payment.js";
+import type { Logger } from "./logger.js";
 import type { IdempotencyClaim, PaymentProvider, PaymentStore, RefundStore, StatusEvents } from "./ports.js";
 import { planRefund, type Refund } from "./refund.js";
 
@@ -13,7 +14,7 @@ export interface RefundDeps {
   events: StatusEvents;
   /** Refund webhooks that arrived before Adyen's answer to the request was stored wait for its pspReference. */
   webhooks: { applyUnapplied(pspReference: string): Promise<void> };
-  log: (line: string) => void;
+  logger: Logger;
   /** How long the first send may take before the re-sender takes over; also the first backoff. */
   resendAfterMs: number;
   /** The longest wait between two re-sends. */
@@ -85,7 +86,10 @@ export class Refunds {
     for (const refund of await this.deps.refunds.dueRefunds(now, RESEND_BATCH)) {
       const payment = await this.deps.store.getPayment(refund.paymentId);
       if (!payment) continue;
-      this.deps.log(`refund ${refund.id}: re-sending to Adyen (attempt ${refund.sendAttempts + 2})`);
+      this.deps.logger.info(
+        { operation: "refundResend", paymentId: payment.id, refundId: refund.id, attempt: refund.sendAttempts + 2 },
+        "re-sending the refund to Adyen",
+      );
       await this.send(payment, refund, false).catch(() => {
         // Logged and rescheduled by send(); the next pass tries again.
       });
@@ -112,7 +116,17 @@ export class Refunds {
       const backoff = Math.min(this.deps.maxResendBackoffMs, this.deps.resendAfterMs * 2 ** refund.sendAttempts);
       await this.deps.refunds.scheduleResend(refund.id, new Date(Date.now() + backoff));
       const reason = error instanceof Error ? error.message : String(error);
-      this.deps.log(`refund ${refund.id}: not answered by Adyen (${reason}); re-sending in ${backoff} ms`);
+      this.deps.logger.warn(
+        {
+          operation: "refundSend",
+          paymentId: payment.id,
+          pspReference: payment.pspReference,
+          refundId: refund.id,
+          reason,
+          backoffMs: backoff,
+        },
+        "refund not answered by Adyen; re-sending later",
+      );
       if (fromRequest && error instanceof GatewayError && error.code === ErrorCode.PROVIDER_UNAVAILABLE) {
         throw new GatewayError(
           ErrorCode.PROVIDER_UNAVAILABLE,

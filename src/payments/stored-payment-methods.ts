@@ -2,6 +2,7 @@ import { GatewayError, notFound } from "./errors.js";
 import type { ApiKeyName, StoredPaymentMethodId } from "./ids.js";
 import { checkShopperReference, checkText } from "./input.js";
 import { KAKAOPAY } from "./payment.js";
+import type { Logger } from "./logger.js";
 import type { PaymentProvider, PaymentStore, StoredPaymentMethodStore } from "./ports.js";
 import type { StoredPaymentMethod } from "./stored-payment-method.js";
 
@@ -9,7 +10,7 @@ export interface StoredPaymentMethodDeps {
   store: PaymentStore;
   tokens: StoredPaymentMethodStore;
   provider: PaymentProvider;
-  log: (line: string) => void;
+  logger: Logger;
 }
 
 /** Listing and disabling a shopper's recurring KakaoPay tokens. */
@@ -26,7 +27,10 @@ export class StoredPaymentMethods {
       await this.recoverFromAdyen(owner, shopperReference);
     } catch (error) {
       if (!(error instanceof GatewayError)) throw error;
-      this.deps.log(`storedPaymentMethods answered from the store only: Adyen could not be asked (${error.code})`);
+      this.deps.logger.warn(
+        { operation: "storedPaymentMethods", code: error.code },
+        "storedPaymentMethods answered from the store only: Adyen could not be asked",
+      );
     }
     return this.deps.tokens.listTokens(owner, shopperReference);
   }
@@ -54,7 +58,10 @@ export class StoredPaymentMethods {
       if (remote.type !== KAKAOPAY || (await this.deps.tokens.getToken(remote.id as StoredPaymentMethodId))) continue;
       const storing = remote.firstPspReference ? await this.deps.store.findOwnPaymentByPspReference(owner, remote.firstPspReference) : null;
       if (!storing?.storePaymentMethod || storing.shopperReference !== shopperReference || remote.shopperReference !== shopperReference) {
-        this.deps.log(`token ${remote.id} in Adyen's list was not created by a storing payment of this key for this shopper: not recorded`);
+        this.deps.logger.warn(
+          { operation: "storedPaymentMethods", storedPaymentMethodId: remote.id, pspReference: remote.firstPspReference ?? null },
+          "token in Adyen's list was not created by a storing payment of this key for this shopper: not recorded",
+        );
         continue;
       }
       await this.deps.tokens.recordToken({
@@ -64,7 +71,10 @@ export class StoredPaymentMethods {
         type: KAKAOPAY,
         originalPaymentId: storing.id,
       });
-      this.deps.log(`recovered token ${remote.id} from Adyen's list (its RECURRING_CONTRACT webhook never arrived)`);
+      this.deps.logger.info(
+        { operation: "storedPaymentMethods", paymentId: storing.id, storedPaymentMethodId: remote.id },
+        "recovered a token from Adyen's list (its RECURRING_CONTRACT webhook never arrived)",
+      );
     }
   }
 }

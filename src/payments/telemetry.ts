@@ -7,7 +7,20 @@ export const WebhookAnomaly = {
 } as const;
 export type WebhookAnomaly = (typeof WebhookAnomaly)[keyof typeof WebhookAnomaly];
 
+/** What became of one webhook item (docs/contract.md, Operations: `gateway_webhook_items_total`). */
+export const WebhookItemOutcome = {
+  APPLIED: "applied",
+  DUPLICATE: "duplicate",
+  NO_CHANGE: "no_change",
+  /** About a payment or refund whose pspReference we do not know yet: it stays in the inbox. */
+  WAITING: "waiting",
+  UNHANDLED: "unhandled",
+  OTHER_MERCHANT: "other_merchant",
+} as const;
+export type WebhookItemOutcome = (typeof WebhookItemOutcome)[keyof typeof WebhookItemOutcome];
+
 /** What the domain counts for operators; src/observability implements it with Prometheus metrics. */
 export interface PaymentTelemetry {
   webhookAnomaly(kind: WebhookAnomaly): void;
+  webhookItem(eventCode: string, outcome: WebhookItemOutcome): void;
 }

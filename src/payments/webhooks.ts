@@ -1,10 +1,11 @@
 import { newRefundId, type PspReference, type StoredPaymentMethodId } from "./ids.js";
 import { type Notification, NotificationOutcome, type StoredNotification } from "./notification.js";
+import type { Logger } from "./logger.js";
 import { KAKAOPAY, type Payment } from "./payment.js";
 import type { NotificationInbox, PaymentStore, RefundStore, StatusEvents, StoredPaymentMethodStore } from "./ports.js";
 import { isRefundEventCode, type RefundEventCode } from "./refund.js";
 import { EventSource } from "./status.js";
-import { type PaymentTelemetry, WebhookAnomaly } from "./telemetry.js";
+import { type PaymentTelemetry, WebhookAnomaly, WebhookItemOutcome } from "./telemetry.js";
 import type { PaymentSignal } from "./transitions.js";
 
 export interface WebhookDeps {
@@ -17,7 +18,7 @@ export interface WebhookDeps {
   merchantAccount: string;
   /** Counts the anomalies an operator must look at. */
   telemetry: PaymentTelemetry;
-  log: (line: string) => void;
+  logger: Logger;
   /** Overrides of DEFAULT_SWEEP (tests make them small). */
   sweep?: Partial<WebhookSweepOptions>;
 }
@@ -60,6 +61,9 @@ export class PaymentWebhooks {
   /** Stores the items durably; returns those not seen before, to apply once acknowledged. */
   async receive(notifications: Notification[]): Promise<StoredNotification[]> {
     const saved = await this.deps.inbox.save(notifications);
+    saved.forEach((s, i) => {
+      if (s.duplicate) this.deps.telemetry.webhookItem(notifications[i]!.eventCode, WebhookItemOutcome.DUPLICATE);
+    });
     const receivedAt = new Date();
     return saved.flatMap((s, i) => (s.duplicate ? [] : [{ ...notifications[i]!, id: s.id, receivedAt, appliedAt: null }]));
   }
@@ -80,7 +84,10 @@ export class PaymentWebhooks {
    */
   async sweep(): Promise<void> {
     for (const id of await this.deps.store.expireOrphans()) {
-      this.deps.log(`payment ${id}: its /payments call never succeeded within the session lifetime; expired`);
+      this.deps.logger.warn(
+        { operation: "webhookSweep", paymentId: id },
+        "its /payments call never succeeded within the session lifetime: payment expired",
+      );
     }
     const now = new Date();
     let afterId = 0;
@@ -119,7 +126,7 @@ export class PaymentWebhooks {
 
   private async sweepOnce(): Promise<void> {
     this.sweeping = this.sweep().catch((error: unknown) => {
-      this.deps.log(`webhook sweep failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.deps.logger.error({ operation: "webhookSweep", err: error }, "webhook sweep failed");
     });
     await this.sweeping;
     this.sweeping = null;
@@ -131,11 +138,13 @@ export class PaymentWebhooks {
     const key = item.pspReference;
     const previous = this.queues.get(key) ?? Promise.resolve();
     const next = previous.then(() =>
-      this.applyOne(item).catch((error: unknown) => {
-        // With the stack: a webhook we cannot apply is an internal error the operator has to see.
-        const cause = error instanceof Error ? (error.stack ?? error.message) : String(error);
-        this.deps.log(`webhook ${item.id} (${item.eventCode}) not applied yet: ${cause}`);
-      }),
+      this.applyOne(item).then(
+        (outcome) => this.deps.telemetry.webhookItem(item.eventCode, outcome),
+        (error: unknown) => {
+          // With the stack (under `err`): a webhook we cannot apply is an internal error the operator has to see.
+          this.deps.logger.error({ ...itemFields(item), err: error }, "webhook item not applied yet: the next sweep retries it");
+        },
+      ),
     );
     this.queues.set(key, next);
     return next.finally(() => {
@@ -143,14 +152,19 @@ export class PaymentWebhooks {
     });
   }
 
-  private async applyOne(item: StoredNotification): Promise<void> {
+  /** What became of the item (gateway_webhook_items_total). */
+  private async applyOne(item: StoredNotification): Promise<WebhookItemOutcome> {
     if (item.merchantAccountCode !== this.deps.merchantAccount) {
-      return this.deps.inbox.settle(item.id, NotificationOutcome.OTHER_MERCHANT_ACCOUNT);
+      await this.deps.inbox.settle(item.id, NotificationOutcome.OTHER_MERCHANT_ACCOUNT);
+      return WebhookItemOutcome.OTHER_MERCHANT;
     }
     if (item.eventCode === "RECURRING_CONTRACT") return this.applyRecurringContract(item);
     if (isRefundEventCode(item.eventCode)) return this.applyRefund(item, item.eventCode);
     const signal = signalOf(item);
-    if (!signal) return this.deps.inbox.settle(item.id, NotificationOutcome.UNHANDLED_EVENT);
+    if (!signal) {
+      await this.deps.inbox.settle(item.id, NotificationOutcome.UNHANDLED_EVENT);
+      return WebhookItemOutcome.UNHANDLED;
+    }
     const payment = await this.deps.store.findPaymentFor(item);
     if (!payment) return this.waitForPayment(item);
     const recorded = await this.deps.store.recordSignal(
@@ -163,12 +177,14 @@ export class PaymentWebhooks {
     if (recorded.anomaly) this.reportAnomaly(recorded.anomaly, item, payment);
     // Found by merchant reference, but Adyen's answer gave the payment another pspReference meanwhile.
     else if (recorded.payment.pspReference !== null && recorded.payment.pspReference !== item.pspReference) {
-      this.deps.log(
-        `webhook ${item.id} (${item.eventCode}) has pspReference ${item.pspReference} but payment ${payment.id} has ${recorded.payment.pspReference}: not applied`,
+      this.deps.logger.warn(
+        { ...itemFields(item), paymentId: payment.id, paymentPspReference: recorded.payment.pspReference },
+        "webhook's pspReference is not the payment's: not applied",
       );
       this.deps.telemetry.webhookAnomaly(WebhookAnomaly.PSP_REFERENCE_MISMATCH);
       await this.deps.inbox.settle(item.id, NotificationOutcome.PSP_REFERENCE_MISMATCH);
     }
+    return recorded.change ? WebhookItemOutcome.APPLIED : WebhookItemOutcome.NO_CHANGE;
   }
 
   /** A contradiction between Adyen's item and what we know: stored, logged as an error and counted for operators. */
@@ -179,7 +195,7 @@ export class PaymentWebhooks {
       anomaly === WebhookAnomaly.AMOUNT_MISMATCH
         ? `is for ${amount(item.amount)}, the payment for ${amount(payment.amount)}: not applied`
         : `success=false after the payment was AUTHORISED${payment.authorisedByWebhook ? " by AUTHORISATION success=true: it stays AUTHORISED" : ": it is REFUSED"}`;
-    this.deps.log(`error: webhook ${item.id} ${item.eventCode} psp=${item.pspReference} payment ${payment.id} (${anomaly}) ${detail}`);
+    this.deps.logger.error({ ...itemFields(item), paymentId: payment.id, anomaly }, `webhook anomaly (${anomaly}): ${detail}`);
   }
 
   /**
@@ -187,7 +203,7 @@ export class PaymentWebhooks {
    * REFUND for a known payment that matches no refund of ours was made elsewhere (the Customer Area) and is recorded,
    * so that refundedAmount stays true. An item about a payment we do not know yet stays in the inbox.
    */
-  private async applyRefund(item: StoredNotification, eventCode: RefundEventCode): Promise<void> {
+  private async applyRefund(item: StoredNotification, eventCode: RefundEventCode): Promise<WebhookItemOutcome> {
     const pspReference = item.pspReference as PspReference;
     const refund = await this.deps.refunds.findRefundFor({
       pspReference,
@@ -198,8 +214,9 @@ export class PaymentWebhooks {
     if (refund) {
       const signal = { kind: "WEBHOOK" as const, eventCode, success: item.success, reason: item.reason, pspReference };
       const recorded = await this.deps.refunds.recordRefundSignal(refund.id, signal, settles);
-      if (recorded.change) this.deps.events.publish(recorded.change);
-      return;
+      if (!recorded.change) return WebhookItemOutcome.NO_CHANGE;
+      this.deps.events.publish(recorded.change);
+      return WebhookItemOutcome.APPLIED;
     }
     const payment = item.originalReference ? await this.deps.store.getPaymentByPspReference(item.originalReference) : null;
     if (!payment) return this.waitForPayment(item);
@@ -207,30 +224,38 @@ export class PaymentWebhooks {
       (r) => r.pspReference === null && r.reference === item.merchantReference,
     );
     // Ours, but ambiguous until Adyen's answer names it: applied once its pspReference is stored.
-    if (waiting) return;
+    if (waiting) return WebhookItemOutcome.WAITING;
     if (eventCode !== "REFUND" || !item.success || !item.amount) {
-      this.deps.log(`${eventCode} ${item.id} names refund ${pspReference}, unknown for payment ${payment.id}: nothing to change`);
-      return this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
+      this.deps.logger.warn(
+        { ...itemFields(item), paymentId: payment.id },
+        "webhook names a refund unknown for the payment: nothing to change",
+      );
+      await this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
+      return WebhookItemOutcome.NO_CHANGE;
     }
     const recorded = await this.deps.refunds.recordExternalRefund(
       payment.id,
       { id: newRefundId(), amount: item.amount, reference: item.merchantReference, pspReference },
       settles,
     );
-    if (recorded.change) this.deps.events.publish(recorded.change);
+    if (!recorded.change) return WebhookItemOutcome.NO_CHANGE;
+    this.deps.events.publish(recorded.change);
+    return WebhookItemOutcome.APPLIED;
   }
 
   /**
    * No payment for the item: it stays in the inbox, applied when the payment's pspReference is recorded or by a later
    * sweep, until it is unmatchedAfterMs old. Then it is settled and kept, for an operator to look at.
    */
-  private async waitForPayment(item: StoredNotification): Promise<void> {
-    if (Date.now() - item.receivedAt.getTime() < this.options.unmatchedAfterMs) return;
-    this.deps.log(
-      `webhook ${item.id} (${item.eventCode}, pspReference ${item.pspReference}, merchantReference ${item.merchantReference}) matches no payment: settled as unmatched`,
+  private async waitForPayment(item: StoredNotification): Promise<WebhookItemOutcome> {
+    if (Date.now() - item.receivedAt.getTime() < this.options.unmatchedAfterMs) return WebhookItemOutcome.WAITING;
+    this.deps.logger.warn(
+      { ...itemFields(item), merchantReference: item.merchantReference },
+      "webhook matches no payment: settled as unmatched",
     );
     this.deps.telemetry.webhookAnomaly(WebhookAnomaly.UNMATCHED);
     await this.deps.inbox.settle(item.id, NotificationOutcome.UNMATCHED);
+    return WebhookItemOutcome.NO_CHANGE;
   }
 
   /**
@@ -239,8 +264,11 @@ export class PaymentWebhooks {
    * docs/contract.md: a token only for a payment that asked to store the method, for that payment's shopperReference;
    * the shopper in additionalData is not covered by the HMAC, so it is never read.
    */
-  private async applyRecurringContract(item: StoredNotification): Promise<void> {
-    if (!item.success) return this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
+  private async applyRecurringContract(item: StoredNotification): Promise<WebhookItemOutcome> {
+    if (!item.success) {
+      await this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
+      return WebhookItemOutcome.NO_CHANGE;
+    }
     const payment = await this.deps.store.findPaymentFor({
       pspReference: item.originalReference,
       merchantReference: item.merchantReference,
@@ -248,8 +276,12 @@ export class PaymentWebhooks {
     });
     if (!payment) return this.waitForPayment(item);
     if (!payment.storePaymentMethod || payment.shopperReference === null) {
-      this.deps.log(`RECURRING_CONTRACT ${item.id} for payment ${payment.id}, which did not ask to store a method: token not recorded`);
-      return this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
+      this.deps.logger.warn(
+        { ...itemFields(item), paymentId: payment.id },
+        "RECURRING_CONTRACT for a payment that did not ask to store a method: token not recorded",
+      );
+      await this.deps.inbox.settle(item.id, NotificationOutcome.NO_CHANGE);
+      return WebhookItemOutcome.NO_CHANGE;
     }
     await this.deps.tokens.recordToken(
       {
@@ -261,7 +293,12 @@ export class PaymentWebhooks {
       },
       { notificationId: item.id },
     );
+    return WebhookItemOutcome.APPLIED;
   }
+}
+
+function itemFields(item: StoredNotification) {
+  return { operation: "webhookApply", notificationId: item.id, eventCode: item.eventCode, pspReference: item.pspReference };
 }
 
 function signalOf(item: StoredNotification): PaymentSignal | null {

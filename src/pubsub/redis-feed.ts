@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import type { PaymentId } from "../payments/ids.js";
+import type { Logger } from "../payments/logger.js";
 import { isVisible, type PaymentStatusChange } from "../payments/payment.js";
 import type { PaymentStore, StatusFeed, StatusSubscription } from "../payments/ports.js";
 import { InProcessStatusFeed } from "./in-process-feed.js";
@@ -71,11 +72,7 @@ export class RedisStatusFeed implements StatusFeed {
   }
 
   /** Connects both connections (one publishes and pings, one only listens), or throws RedisStartError. */
-  static async connect(
-    url: string,
-    store: Pick<PaymentStore, "listEvents" | "getPayment">,
-    log: (line: string) => void,
-  ): Promise<RedisStatusFeed> {
+  static async connect(url: string, store: Pick<PaymentStore, "listEvents" | "getPayment">, logger: Logger): Promise<RedisStatusFeed> {
     // No offline queue: a publish while Redis is down fails at once instead of piling up (readers re-read anyway);
     // we subscribe again ourselves on reconnect, after which we re-read, so nothing falls between the two.
     const options = { lazyConnect: true, enableOfflineQueue: false, autoResubscribe: false };
@@ -99,7 +96,7 @@ export class RedisStatusFeed implements StatusFeed {
       publisher.off("error", quiet);
       subscriber.off("error", quiet);
     }
-    return new RedisStatusFeed(publisher, subscriber, store, (line) => log(scrubbed(line, url)));
+    return new RedisStatusFeed(publisher, subscriber, store, (line) => logger.warn({}, scrubbed(line, url)));
   }
 
   /** Subscriptions not closed yet (the gauge gateway_subscriptions_active). */

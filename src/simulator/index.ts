@@ -51,15 +51,15 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
   const address = await listen(server, resolved.port);
   const url = `http://127.0.0.1:${address.port}`;
 
-  const { log, merchantAccount } = resolved;
-  const scheduler = new Scheduler(log);
+  const { logger, merchantAccount } = resolved;
+  const scheduler = new Scheduler(logger);
   const ledger = new Ledger();
   const webhooks = new WebhookSender({
     target: resolved.webhook,
     retryScheduleMs: resolved.retryScheduleMs,
     scheduler,
     spec: webhookSpec,
-    log,
+    logger,
   });
   const lifecycle = new PaymentLifecycle({
     ledger,
@@ -67,7 +67,7 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     webhooks,
     timings: { webhookDelayMs: resolved.webhookDelayMs, pendingDelayMs: resolved.pendingDelayMs, offerTtlMs: resolved.offerTtlMs },
     merchantAccount,
-    log,
+    logger,
   });
   const faults = new FaultInjector();
   const requests = new RequestCounter();
@@ -90,10 +90,10 @@ export async function startSimulator(options: SimulatorOptions): Promise<Running
     faults,
     ledger,
     requests,
-    log,
+    logger,
   });
   server.on("request", router.handle);
-  log(`simulator: Adyen Checkout v72 simulator listening on ${url} for merchant account ${merchantAccount}`);
+  logger.info({ url, merchantAccount }, `Adyen Checkout v72 simulator listening on ${url}`);
 
   let closing: Promise<void> | undefined;
   return {

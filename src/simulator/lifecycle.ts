@@ -18,6 +18,7 @@ import {
   type NotificationItem,
   type WebhookSender,
 } from "./webhooks.js";
+import type { Logger } from "../payments/logger.js";
 
 export interface Timings {
   webhookDelayMs: number;
@@ -48,7 +49,7 @@ export class PaymentLifecycle {
       webhooks: WebhookSender;
       timings: Timings;
       merchantAccount: string;
-      log: (line: string) => void;
+      logger: Logger;
     },
   ) {}
 
@@ -70,7 +71,7 @@ export class PaymentLifecycle {
     this.deps.ledger.recordRedirectResult(payment, session.redirectResult);
     const result = OUTCOME_RESULTS[outcome];
     payment.status = result.resultCode;
-    this.deps.log(`simulator: shopper chose ${outcome} for psp=${payment.pspReference}`);
+    this.deps.logger.info({ pspReference: payment.pspReference, outcome }, "shopper chose an outcome");
 
     const { scheduler, timings, webhooks } = this.deps;
     switch (outcome) {
@@ -104,7 +105,7 @@ export class PaymentLifecycle {
     if (payment.status !== "RedirectShopper") return false;
     payment.session?.cancelExpiry?.();
     payment.status = "Expired";
-    this.deps.log(`simulator: session of psp=${payment.pspReference} expired`);
+    this.deps.logger.info({ pspReference: payment.pspReference }, "session expired");
     this.deps.webhooks.release([offerClosedItem(payment, this.deps.merchantAccount)]);
     return true;
   }

@@ -3,6 +3,7 @@
  * ADYEN_ENVIRONMENT=simulator and SIMULATOR_URL pointing here uses it instead of starting one in-process; both
  * must be given the same ADYEN_API_KEY, ADYEN_HMAC_KEY and webhook credentials.
  */
+import { createLogger, LOG_LEVELS, type LogLevel } from "../observability/logger.js";
 import { startSimulator } from "./index.js";
 
 type Env = Record<string, string | undefined>;
@@ -45,7 +46,10 @@ function readEnv(env: Env) {
   if (!parsed || (parsed.protocol !== "http:" && parsed.protocol !== "https:")) {
     throw new EnvError("SIMULATOR_WEBHOOK_URL must be an http(s) URL (the gateway's /webhooks/adyen)");
   }
+  const level = text(env, "LOG_LEVEL", "info");
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new EnvError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(", ")}`);
   return {
+    logger: createLogger(level as LogLevel).child({ component: "simulator" }),
     port: integer(env, "SIMULATOR_PORT", 4001, 0, 65535),
     apiKey,
     merchantAccount,
@@ -61,7 +65,7 @@ try {
   options = readEnv(process.env);
 } catch (error) {
   if (error instanceof EnvError) {
-    console.error(`Configuration error: ${error.message}`);
+    createLogger("info").error({ operation: "config" }, `Configuration error: ${error.message}`);
     process.exit(1);
   }
   throw error;
@@ -69,17 +73,17 @@ try {
 
 const simulator = await startSimulator(options).catch((error: unknown) => {
   if ((error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
-  console.error(`SIMULATOR_PORT ${options.port} is already in use`);
+  options.logger.error({ port: options.port }, "SIMULATOR_PORT is already in use");
   process.exit(1);
 });
-console.log(`simulator: sending webhooks to ${options.webhook.url}`);
+options.logger.info({ url: options.webhook.url }, "sending webhooks");
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.once(signal, () => {
     simulator.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        options.logger.error({ err: error }, "shutdown failed");
         process.exit(1);
       },
     );

@@ -1,3 +1,5 @@
+import { createLogger } from "../observability/logger.js";
+import type { Logger } from "../payments/logger.js";
 import type { WebhookTarget } from "./webhooks.js";
 
 /** Optional fields may be absent or undefined; either way the default applies. */
@@ -20,7 +22,8 @@ export interface SimulatorOptions {
   offerTtlMs?: number | undefined;
   /** Delays before each retry of a failed webhook delivery; after the last one the delivery is given up. */
   retryScheduleMs?: number[] | undefined;
-  log?: ((line: string) => void) | undefined;
+  /** Default: JSON lines on stdout at info. */
+  logger?: Logger | undefined;
 }
 
 /** setTimeout fires at once for longer delays, so no delay may exceed this (about 24.8 days). */
@@ -42,7 +45,7 @@ export interface ResolvedOptions {
   pendingDelayMs: number;
   offerTtlMs: number;
   retryScheduleMs: readonly number[];
-  log: (line: string) => void;
+  logger: Logger;
 }
 
 const isDelay = (value: unknown): value is number =>
@@ -92,6 +95,6 @@ export function resolveOptions(options: SimulatorOptions): ResolvedOptions {
     pendingDelayMs: delay("pendingDelayMs", options.pendingDelayMs, 10_000),
     offerTtlMs: delay("offerTtlMs", options.offerTtlMs, 900_000),
     retryScheduleMs: [...retryScheduleMs],
-    log: options.log ?? ((line) => console.log(line)),
+    logger: options.logger ?? createLogger("info").child({ component: "simulator" }),
   };
 }

@@ -1,3 +1,5 @@
+import type { Logger } from "../payments/logger.js";
+
 /**
  * The simulator's clock: every delayed action (webhook delays, retries, offer expiry) and every webhook delivery in
  * flight goes through here, so that close() can stop them all and idle() can tell when nothing is about to happen.
@@ -8,7 +10,7 @@ export class Scheduler {
   private inFlight = 0;
   private closed = false;
 
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(private readonly logger: Logger) {}
 
   /** Runs task after delayMs; returns a function that cancels it. Does nothing once closed. */
   schedule(delayMs: number, task: () => void): () => void {
@@ -19,7 +21,7 @@ export class Scheduler {
         task();
       } catch (error) {
         // A throwing task is a simulator bug (e.g. a webhook that fails its own schema): say so loudly.
-        this.log(`simulator BUG: scheduled task failed: ${error instanceof Error ? error.message : String(error)}`);
+        this.logger.error({ err: error }, "simulator BUG: scheduled task failed");
       }
       this.checkIdle();
     }, delayMs);
@@ -34,7 +36,7 @@ export class Scheduler {
   track(work: Promise<void>): void {
     this.inFlight += 1;
     void work
-      .catch((error: unknown) => this.log(`simulator BUG: tracked work failed: ${error instanceof Error ? error.message : String(error)}`))
+      .catch((error: unknown) => this.logger.error({ err: error }, "simulator BUG: tracked work failed"))
       .finally(() => {
         this.inFlight -= 1;
         this.checkIdle();

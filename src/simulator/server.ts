@@ -21,6 +21,7 @@ import {
 } from "./service-errors.js";
 import type { CheckoutOperation, CheckoutSpec, OperationMatch } from "./spec.js";
 import { idempotencyScope, requestFingerprint, type Ledger } from "./state.js";
+import type { Logger } from "../payments/logger.js";
 
 const API_PREFIX = "/v72";
 const API_BODY_LIMIT_BYTES = 1_048_576;
@@ -79,7 +80,7 @@ export class SimulatorRouter {
       faults: FaultInjector;
       ledger: Ledger;
       requests: RequestCounter;
-      log: (line: string) => void;
+      logger: Logger;
     },
   ) {}
 
@@ -88,10 +89,10 @@ export class SimulatorRouter {
       const target = `${request.method} ${request.url?.split("?")[0]}`;
       // A client that hangs up mid-request makes reading its body fail: that is the client's doing, not a bug.
       if (request.socket.destroyed) {
-        this.deps.log(`simulator: ${target}: client went away`);
+        this.deps.logger.info({}, `${target}: client went away`);
         return;
       }
-      this.deps.log(`simulator BUG: ${target}: ${error instanceof Error ? error.stack : String(error)}`);
+      this.deps.logger.error({ err: error, target }, "simulator BUG: request failed");
       if (!response.headersSent) sendJson(response, 500, internalError());
       else response.destroy();
     });
@@ -124,12 +125,12 @@ export class SimulatorRouter {
 
     const fault = this.deps.faults.take(match === undefined ? [apiPath] : [apiPath, match.operation.pathTemplate]);
     if (fault?.mode === "reset") {
-      this.deps.log(`simulator: ${label} -> connection reset (fault)`);
+      this.deps.logger.info({}, `${label} -> connection reset (fault)`);
       request.socket.destroy();
       return;
     }
     if (fault?.mode === "5xx") {
-      this.deps.log(`simulator: ${label} -> 500 (fault)`);
+      this.deps.logger.info({}, `${label} -> 500 (fault)`);
       this.send(response, this.validated(match?.operation, errorAnswer(internalError())));
       return;
     }
@@ -137,15 +138,15 @@ export class SimulatorRouter {
     // Faults "timeout" and "slow" lose or delay the answer of a request that Adyen did process.
     const answer = this.validated(match?.operation, await this.answer(request, url, apiPath, match));
     if (answer.withheld === true) {
-      this.deps.log(`simulator: ${label} -> ${answer.status}, never sent (SLOW reference)`);
+      this.deps.logger.info({}, `${label} -> ${answer.status}, never sent (SLOW reference)`);
       return;
     }
     if (fault?.mode === "timeout") {
-      this.deps.log(`simulator: ${label} -> ${answer.status}, never sent (fault)`);
+      this.deps.logger.info({}, `${label} -> ${answer.status}, never sent (fault)`);
       return;
     }
     if (fault?.mode === "slow") {
-      this.deps.log(`simulator: ${label} -> ${answer.status}, sent after ${fault.slowMs} ms (fault)`);
+      this.deps.logger.info({}, `${label} -> ${answer.status}, sent after ${fault.slowMs} ms (fault)`);
       const scope = answer.idempotencyScope;
       if (scope !== undefined) this.scopesInProgress.add(scope);
       const timer = setTimeout(() => {
@@ -156,7 +157,7 @@ export class SimulatorRouter {
       this.slowAnswers.add(timer);
       return;
     }
-    this.deps.log(`simulator: ${label} -> ${answer.status}`);
+    this.deps.logger.debug({}, `${label} -> ${answer.status}`);
     this.send(response, answer);
   }
 
@@ -210,14 +211,14 @@ export class SimulatorRouter {
     const headers = { "idempotency-key": key };
     const scope = idempotencyScope(this.deps.apiKey, url.pathname, key);
     if (this.scopesInProgress.has(scope)) {
-      this.deps.log(`simulator: ${operation.method} ${url.pathname}: Idempotency-Key still in progress`);
+      this.deps.logger.info({}, `${operation.method} ${url.pathname}: Idempotency-Key still in progress`);
       return errorAnswer(requestInProgress());
     }
     const fingerprint = requestFingerprint(url.search, body);
     const earlier = this.deps.ledger.idempotentResponse(scope);
     if (earlier !== undefined) {
       if (earlier.requestFingerprint !== fingerprint) return errorAnswer(idempotencyKeyReused());
-      this.deps.log(`simulator: ${operation.method} ${url.pathname}: idempotent replay`);
+      this.deps.logger.info({}, `${operation.method} ${url.pathname}: idempotent replay`);
       return { status: earlier.status, body: earlier.body, headers };
     }
     const answer = this.validated(operation, handle());
@@ -233,7 +234,7 @@ export class SimulatorRouter {
     const problem =
       operation === undefined ? this.deps.spec.validateServiceError(answer.body) : operation.validateResponse(answer.status, answer.body);
     if (problem === undefined) return answer;
-    this.deps.log(`simulator BUG: response ${answer.status} does not match the Checkout spec: ${problem}`);
+    this.deps.logger.error({}, `simulator BUG: response ${answer.status} does not match the Checkout spec: ${problem}`);
     return errorAnswer(internalError());
   }
 

@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import type { Scheduler } from "./scheduler.js";
 import type { Amount, SimulatedPayment, SimulatedRefund, StoredPaymentMethod } from "./state.js";
 import type { WebhookSpec } from "./spec.js";
+import type { Logger } from "../payments/logger.js";
 
 /** Adyen's NotificationRequestItem as it goes on the wire (all strings but the amount). */
 export interface NotificationItem {
@@ -174,7 +175,7 @@ export class WebhookSender {
       retryScheduleMs: readonly number[];
       scheduler: Scheduler;
       spec: WebhookSpec;
-      log: (line: string) => void;
+      logger: Logger;
     },
   ) {}
 
@@ -223,7 +224,7 @@ export class WebhookSender {
     const dropped = new Set(this.behaviour.dropEventCodes ?? []);
     let arranged = items.filter((item) => {
       if (!dropped.has(item.eventCode)) return true;
-      this.deps.log(`simulator: webhook ${item.eventCode} psp=${item.pspReference} dropped (test behaviour)`);
+      this.deps.logger.info({ eventCode: item.eventCode, pspReference: item.pspReference }, "webhook dropped (test behaviour)");
       return false;
     });
     if (this.behaviour.recurringContractFirst === true) {
@@ -238,7 +239,7 @@ export class WebhookSender {
   }
 
   private async attempt(target: WebhookTarget, item: NotificationItem, body: string, attemptIndex: number): Promise<void> {
-    const label = `webhook ${item.eventCode} psp=${item.pspReference} attempt ${attemptIndex + 1}`;
+    const fields = { eventCode: item.eventCode, pspReference: item.pspReference, attempt: attemptIndex + 1 };
     let problem: string | undefined;
     try {
       const response = await fetch(target.url, {
@@ -262,17 +263,17 @@ export class WebhookSender {
     if (problem === undefined) {
       this.pending -= 1;
       this.delivered += 1;
-      this.deps.log(`simulator: ${label} delivered`);
+      this.deps.logger.info(fields, "webhook delivered");
       return;
     }
     const retryDelayMs = this.deps.retryScheduleMs[attemptIndex];
     if (retryDelayMs === undefined) {
       this.pending -= 1;
       this.failed += 1;
-      this.deps.log(`simulator: ${label} failed (${problem}); giving up`);
+      this.deps.logger.warn({ ...fields, problem }, "webhook delivery failed; giving up");
       return;
     }
-    this.deps.log(`simulator: ${label} failed (${problem}); retrying in ${retryDelayMs} ms`);
+    this.deps.logger.info({ ...fields, problem, retryDelayMs }, "webhook delivery failed; retrying");
     this.deps.scheduler.schedule(retryDelayMs, () => {
       this.deps.scheduler.track(this.attempt(target, item, body, attemptIndex + 1));
     });

@@ -21,8 +21,11 @@ export interface StartOptions {
   script: string;
   env?: Record<string, string>;
   nodeFlags?: string[];
-  /** Output that says the child is ready (e.g. its listening line). */
-  ready: RegExp;
+  /**
+   * Output that says the child is ready (e.g. its listening line), or a URL that answers 200 once it is (for a child
+   * that logs nothing); then `readyMatch[1]` is the URL's origin.
+   */
+  ready: RegExp | URL;
   logDir: string;
   /** Raise the soft open-file limit for this child (`ulimit -n` cannot be raised from inside Node). */
   openFiles?: number | null;
@@ -87,7 +90,10 @@ export async function startProcess(options: StartOptions): Promise<BenchProcess>
     if (exitCode !== undefined) throw new Error(`${options.name} exited with ${exitCode} before it was ready; see ${logPath}`);
     if (Date.now() > deadline) throw new Error(`${options.name} did not start within ${timeoutMs} ms; see ${logPath}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    readyMatch = options.ready.exec(readFileSync(logPath).subarray(offset).toString("utf8"));
+    readyMatch =
+      options.ready instanceof URL
+        ? await answers(options.ready)
+        : options.ready.exec(readFileSync(logPath).subarray(offset).toString("utf8"));
   }
 
   return {
@@ -106,6 +112,15 @@ export async function startProcess(options: StartOptions): Promise<BenchProcess>
       return exited;
     },
   };
+}
+
+async function answers(url: URL): Promise<RegExpExecArray | null> {
+  // The gateway binds its port before it serves: a request that early waits until the handler is there, so give up.
+  const ok = await fetch(url, { signal: AbortSignal.timeout(500) }).then(
+    (response) => response.ok,
+    () => false,
+  );
+  return ok ? (Object.assign([url.href, url.origin], { index: 0, input: url.href }) as unknown as RegExpExecArray) : null;
 }
 
 function callChild<T>(child: ChildProcess, name: string, message: unknown, timeoutMs: number): Promise<T> {

@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick] [--only=2,3] [--profile] [--save=FILE] [--compare=FILE] [--connections=50] [--webhook-rates=500,1000] [--wait=60]`
+ * `npm run bench [-- --quick] [--only=2,3] [--profile] [--save=FILE] [--compare=FILE] [--connections=50] [--webhook-rates=500,1000] [--wait=60]
+ *   [--observability]`
  *
  * Every scenario of BENCHMARKS.md against the built gateway in its own process, the simulator in another, the
  * baselines (a raw node:http server; for webhooks, a durable one) in others, and each load generator in a process
  * of its own; then one table. The payments a scenario needs are made through the gateway's GraphQL API before its
- * measured run, and its effects are checked after it.
+ * measured run, and its effects are checked after it. With --observability, scenarios 2, 3 and 4 run with logs and
+ * metrics on (the default) and off, in turns.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -94,6 +96,8 @@ const TARGETS = {
 };
 /** Measured runs check the body of one answer in this many (every status is checked), the baselines' too. */
 const CHECK_EVERY = 32;
+/** --observability: each scenario with logs and metrics on keeps at least this share of its throughput with them off. */
+const OBSERVABILITY_TARGET = 0.95;
 /** Sockets, SQLite files, the simulator connection and the like, on top of one descriptor per subscription. */
 const SPARE_FILES = 200;
 const OPEN_FILES = 20_000;
@@ -110,6 +114,7 @@ const { values: args } = parseArgs({
     connections: { type: "string" },
     "webhook-rates": { type: "string" },
     wait: { type: "string", default: "60" },
+    observability: { type: "boolean", default: false },
   },
 });
 
@@ -297,8 +302,12 @@ function webhookJob(list: HarvestedPayment[]): Job {
   };
 }
 
+/** With --observability: the label of the current configuration, added to each row's scenario name. */
+let configuration = "";
+
 /** `goal`: null for a baseline's own run. */
 function httpRow(scenario: string, what: string, result: Measured<HttpResult>, goal: Goal | null): Row {
+  what = `${what}${configuration}`;
   const target =
     goal === null
       ? "baseline"
@@ -526,6 +535,86 @@ async function scenarioSubscriptions(n: number, rate: number): Promise<void> {
   }
 }
 
+/** Scenario 3, with its own disk baseline just before and after it: the disk's speed is what moves it from run to run. */
+async function scenarioWebhooksAndDurable(): Promise<void> {
+  const durable = await start({
+    name: "durable",
+    script: dist("./durable-server.js"),
+    ready: /on (http:\S+)/,
+    logDir: runDir,
+    env: { DURABLE_FILE: join(runDir, "durable.log") },
+  });
+  await scenarioDurable(durable, "before 3");
+  await scenarioWebhooks();
+  await scenarioDurable(durable, "after 3");
+  await stop(durable);
+}
+
+/** The gateway's environment, less what a configuration of --observability changes. */
+let gatewayEnv: Record<string, string> = {};
+let gatewayFlags: string[] = [];
+
+async function startGatewayProcess(extra: Record<string, string>): Promise<void> {
+  gateway = await start({
+    name: "gateway",
+    script: dist("../../src/main.js"),
+    nodeFlags: gatewayFlags,
+    // LOG_LEVEL=silent prints no start-up line: then /healthz says it is up.
+    ready:
+      extra.LOG_LEVEL === "silent" ? new URL(`http://127.0.0.1:${gatewayEnv.PORT}/healthz`) : /KakaoPay gateway on (http:[^\s"]+)\/graphql/,
+    logDir: runDir,
+    openFiles,
+    env: { ...gatewayEnv, ...extra },
+  });
+  gatewayUrl = gateway.readyMatch[1]!;
+}
+
+/**
+ * Scenarios 2, 3 and 4 with logs (info) and metrics (a /metrics listener) on, as by default, and both off
+ * (LOG_LEVEL=silent, METRICS_PORT=0), on the same database, in the order on, off, off, on: the database grows as
+ * the runs go, and this order gives both the same share of it. Each "on" must keep OBSERVABILITY_TARGET of its "off".
+ */
+async function observabilityRuns(): Promise<void> {
+  const on = { LOG_LEVEL: "info", METRICS_PORT: String(await freePort()) };
+  const off = { LOG_LEVEL: "silent", METRICS_PORT: "0" };
+  const totals = new Map<string, { on: number[]; off: number[] }>();
+  for (const [index, which] of (["on", "off", "off", "on"] as const).entries()) {
+    if (index > 0) {
+      await stop(gateway);
+      await startGatewayProcess(which === "on" ? on : off);
+    }
+    configuration = ` [${which} ${index < 2 ? 1 : 2}]`;
+    say(`observability: logs and metrics ${which}`);
+    const before = rows.length;
+    if (only.has("4")) await scenarioStart();
+    if (only.has("2")) await scenarioQuery();
+    if (only.has("3")) await scenarioWebhooksAndDurable();
+    // The gateway's rows only: the baselines' own runs have no goal.
+    for (const row of rows.slice(before).filter((row) => goals.has(row))) {
+      const entry = totals.get(row.scenario) ?? { on: [], off: [] };
+      entry[which].push(row.perSecond);
+      totals.set(row.scenario, entry);
+    }
+  }
+  configuration = "";
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  for (const [scenario, { on: withOn, off: withOff }] of totals) {
+    const ratio = mean(withOn) / mean(withOff);
+    rows.push({
+      scenario,
+      what: "logs + metrics on ÷ off (mean of 2 runs each)",
+      perSecond: mean(withOn),
+      p50: NaN,
+      p99: NaN,
+      errors: 0,
+      cores: {},
+      ratio,
+      target: `≥ ${OBSERVABILITY_TARGET} × off`,
+      met: ratio >= OBSERVABILITY_TARGET,
+    });
+  }
+}
+
 async function main(): Promise<void> {
   say(`${settings.mode} run; logs, profiles and results in ${runDir}`);
   const rawServer = await start({ name: "raw", script: dist("./raw-server.js"), ready: /on (http:\S+)/, logDir: runDir });
@@ -542,7 +631,7 @@ async function main(): Promise<void> {
     name: "simulator",
     script: dist("../../src/simulator/main.js"),
     nodeFlags: probeFlags,
-    ready: /listening on (http:\S+)/,
+    ready: /listening on (http:[^\s"]+)/,
     logDir: runDir,
     env: {
       ...shared,
@@ -552,48 +641,34 @@ async function main(): Promise<void> {
       SIMULATOR_OFFER_TTL_SECONDS: "86400",
     },
   });
-  gateway = await start({
-    name: "gateway",
-    script: dist("../../src/main.js"),
-    nodeFlags: ["--expose-gc", ...probeFlags],
-    ready: /KakaoPay gateway on (http:\S+)\/graphql/,
-    logDir: runDir,
-    openFiles,
-    env: {
-      ...shared,
-      NODE_ENV: "production",
-      PORT: String(gatewayPort),
-      DATABASE_URL: `file:${join(runDir, "gateway.db")}`,
-      ADYEN_ENVIRONMENT: "simulator",
-      SIMULATOR_URL: simulator.readyMatch[1]!,
-      GATEWAY_API_KEYS: `bench:${API_KEY}`,
-      RETURN_URL_ALLOWLIST: "http://127.0.0.1",
-      // The bench is one API key sending as fast as the gateway answers: the per-key limits (README "Security")
-      // would otherwise turn scenario 4 into RATE_LIMITED answers and refuse scenario 5's sockets past 100.
-      ADYEN_RATE_LIMIT_PER_MINUTE: "1000000",
-      MAX_CONNECTIONS: String(OPEN_FILES),
-      MAX_SOCKETS_PER_KEY: String(OPEN_FILES),
-    },
-  });
-  gatewayUrl = gateway.readyMatch[1]!;
+  gatewayFlags = ["--expose-gc", ...probeFlags];
+  gatewayEnv = {
+    ...shared,
+    NODE_ENV: "production",
+    PORT: String(gatewayPort),
+    // A free port: several benches may share this machine, and 9464 would be taken by the first.
+    METRICS_PORT: String(await freePort()),
+    DATABASE_URL: `file:${join(runDir, "gateway.db")}`,
+    ADYEN_ENVIRONMENT: "simulator",
+    SIMULATOR_URL: simulator.readyMatch[1]!,
+    GATEWAY_API_KEYS: `bench:${API_KEY}`,
+    RETURN_URL_ALLOWLIST: "http://127.0.0.1",
+    // The bench is one API key sending as fast as the gateway answers: the per-key limits (README "Security")
+    // would otherwise turn scenario 4 into RATE_LIMITED answers and refuse scenario 5's sockets past 100.
+    ADYEN_RATE_LIMIT_PER_MINUTE: "1000000",
+    MAX_CONNECTIONS: String(OPEN_FILES),
+    MAX_SOCKETS_PER_KEY: String(OPEN_FILES),
+  };
+  await startGatewayProcess({});
 
   await scenarioRaw(rawServer, "start");
-  // Scenario 4 first: the payments it makes serve the others.
-  if (only.has("4")) await scenarioStart();
-  if (only.has("2")) await scenarioQuery();
-  if (only.has("3")) {
-    // Its own disk baseline just before and after it: the disk's speed is what moves it from run to run.
-    const durable = await start({
-      name: "durable",
-      script: dist("./durable-server.js"),
-      ready: /on (http:\S+)/,
-      logDir: runDir,
-      env: { DURABLE_FILE: join(runDir, "durable.log") },
-    });
-    await scenarioDurable(durable, "before 3");
-    await scenarioWebhooks();
-    await scenarioDurable(durable, "after 3");
-    await stop(durable);
+  if (args.observability) {
+    await observabilityRuns();
+  } else {
+    // Scenario 4 first: the payments it makes serve the others.
+    if (only.has("4")) await scenarioStart();
+    if (only.has("2")) await scenarioQuery();
+    if (only.has("3")) await scenarioWebhooksAndDurable();
   }
   if (only.has("5")) {
     const counts = subscriptionCounts();

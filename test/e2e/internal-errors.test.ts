@@ -31,7 +31,8 @@ function sideConnection(gw: TestGateway): Database.Database {
   return db;
 }
 
-const STACK_FRAME = /\n\s+at /;
+/** A stack frame inside a JSON log line (its newlines escaped). */
+const STACK_FRAME = /\\n\s+at /;
 const input = (reference: string) => ({
   amount: { value: 1000, currency: "KRW" },
   reference,

@@ -294,7 +294,7 @@ describe("npm start", () => {
     expect(await refused(`${gw.url}/healthz`)).toBe(true);
     expect(await refused(`${gw.simulatorUrl}/`)).toBe(true);
     // The gateway stopped through its graceful path, not by being orphaned and killed.
-    expect(gw.output.some((line) => line.startsWith("SIGTERM: "))).toBe(true);
+    expect(gw.output.some((line) => line.includes('"signal":"SIGTERM"') && line.includes("finishing in-flight requests"))).toBe(true);
   }, 60_000);
 });
 
@@ -330,7 +330,7 @@ describe("shutdown with a slow client", () => {
 });
 
 describe("the newcomer's first ten minutes (simulator mode, no GATEWAY_API_KEYS)", () => {
-  const devKeyOf = (output: string[]) => output.map((line) => /Authorization: Bearer (dev_\S+)/.exec(line)?.[1]).find(Boolean);
+  const devKeyOf = (output: string[]) => output.map((line) => /Authorization: Bearer (dev_[^\s"]+)/.exec(line)?.[1]).find(Boolean);
   // The key is printed just after the lines that tell the test the process serves.
   const printedDevKey = (started: GatewayProcess) =>
     eventually(async () => {

@@ -279,9 +279,16 @@ describe("REDIS_URL", () => {
       timeout: 20_000,
     });
     expect(result.status).toBe(1);
-    const lines = result.stderr.trim().split("\n");
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^Configuration error: REDIS_URL /);
+    // One JSON log line, like every other (README "Operating it"); the embedded simulator's start line comes before it.
+    expect(result.stderr).toBe("");
+    const errors = result.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { level: string; variable?: string; msg: string })
+      .filter((line) => line.level === "error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ level: "error", variable: "REDIS_URL" });
+    expect(errors[0]!.msg).toMatch(/^Configuration error: REDIS_URL /);
     expect(result.stderr + result.stdout).not.toContain("s3cret-pass");
   });
 });

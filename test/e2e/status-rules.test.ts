@@ -164,7 +164,7 @@ describe("AUTHORISATION success=false after the payment was AUTHORISED", () => {
     await eventually(async () => expect(seen).toEqual(["REFUSED"]));
     expect(await anomalies(slow, "refused_after_authorised")).toBe(counted + 1);
     expect(
-      slow.lines.some((l) => l.startsWith("error:") && l.includes(payment.pspReference) && l.includes("refused_after_authorised")),
+      slow.logs().some((l) => l.level === "error" && l.pspReference === payment.pspReference && l.anomaly === "refused_after_authorised"),
     ).toBe(true);
   });
 
@@ -180,7 +180,7 @@ describe("AUTHORISATION success=false after the payment was AUTHORISED", () => {
     expect(await current(slow, payment.id)).toMatchObject({ status: "AUTHORISED", version: 2 });
     expect(await anomalies(slow, "refused_after_authorised")).toBe(counted + 1);
     expect(
-      slow.lines.some((l) => l.startsWith("error:") && l.includes(payment.pspReference) && l.includes("refused_after_authorised")),
+      slow.logs().some((l) => l.level === "error" && l.pspReference === payment.pspReference && l.anomaly === "refused_after_authorised"),
     ).toBe(true);
   });
 });
@@ -201,6 +201,8 @@ describe("an AUTHORISATION for another amount or currency", () => {
     await webhooksApplied(slow, payment.pspReference, 1);
     expect(await current(slow, payment.id)).toMatchObject({ status: "ACTION_REQUIRED", version: 1 });
     expect(await anomalies(slow, "amount_mismatch")).toBe(counted + 1);
-    expect(slow.lines.some((l) => l.startsWith("error:") && l.includes(payment.pspReference) && l.includes("amount_mismatch"))).toBe(true);
+    expect(slow.logs().some((l) => l.level === "error" && l.pspReference === payment.pspReference && l.anomaly === "amount_mismatch")).toBe(
+      true,
+    );
   });
 });

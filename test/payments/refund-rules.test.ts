@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { newPayment } from "../support/stores.js";
 import { describe, expect, it } from "vitest";
+import { memoryLogger } from "../support/logger.js";
 import type { PaymentId, PspReference, RefundId } from "../../src/payments/ids.js";
 import type { Notification } from "../../src/payments/notification.js";
 import {
@@ -186,8 +187,8 @@ describe("refunds, for any interleaving of requests, Adyen's answers and refund 
           inbox: stores.inbox,
           events: { publish: () => {} },
           merchantAccount: "Merchant",
-          telemetry: { webhookAnomaly: () => {} },
-          log: () => {},
+          telemetry: { webhookAnomaly: () => {}, webhookItem: () => {} },
+          logger: memoryLogger([]),
         });
         try {
           const paymentId = await authorisedPayment(stores);

@@ -1,3 +1,4 @@
+import { memoryLogger } from "../support/logger.js";
 import fc from "fast-check";
 import { newPayment } from "../support/stores.js";
 import { describe, expect, it } from "vitest";
@@ -103,8 +104,8 @@ describe("status rules, for any order and duplication of webhooks and redirect r
           inbox: stores.inbox,
           events,
           merchantAccount: "Merchant",
-          telemetry: { webhookAnomaly: (kind) => void counted.push(kind) },
-          log: () => {},
+          telemetry: { webhookAnomaly: (kind) => void counted.push(kind), webhookItem: () => {} },
+          logger: memoryLogger([]),
         });
         try {
           const id = "pay_property" as PaymentId;

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { memoryLogger } from "../support/logger.js";
 import type { ApiKeyName, PaymentId, PspReference } from "../../src/payments/ids.js";
 import type { PaymentProvider } from "../../src/payments/ports.js";
 import type { ProviderStoredPaymentMethod } from "../../src/payments/stored-payment-method.js";
@@ -26,7 +27,7 @@ beforeEach(() => {
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
     provider: adyen,
-    log: (line) => lines.push(line),
+    logger: memoryLogger(lines),
   });
 });
 afterEach(() => stores.close());

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { memoryLogger } from "../support/logger.js";
 import { newPayment } from "../support/stores.js";
 import type { PaymentId, PspReference } from "../../src/payments/ids.js";
 import type { Notification } from "../../src/payments/notification.js";
@@ -30,8 +31,8 @@ function setup() {
       inbox: parts.inbox ?? stores.inbox,
       events: { publish: () => {} },
       merchantAccount: "Merchant",
-      telemetry: { webhookAnomaly: (kind) => void anomalies.push(kind) },
-      log: (line) => void lines.push(line),
+      telemetry: { webhookAnomaly: (kind) => void anomalies.push(kind), webhookItem: () => {} },
+      logger: memoryLogger(lines),
       sweep,
     });
     entry.webhooks.push(webhooks);

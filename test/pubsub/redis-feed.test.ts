@@ -5,6 +5,7 @@ import type { PaymentId, RefundId } from "../../src/payments/ids.js";
 import type { PaymentStatusChange } from "../../src/payments/payment.js";
 import { RedisStatusFeed } from "../../src/pubsub/redis-feed.js";
 import { openStores, type Stores } from "../../src/store/index.js";
+import { memoryLogger } from "../support/logger.js";
 import { TEST_REDIS_URL } from "../support/redis.js";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -15,7 +16,7 @@ afterEach(async () => {
 async function setup() {
   const stores = openStores("file::memory:");
   cleanups.push(() => stores.close());
-  const feed = await RedisStatusFeed.connect(TEST_REDIS_URL!, stores.payments, () => {});
+  const feed = await RedisStatusFeed.connect(TEST_REDIS_URL!, stores.payments, memoryLogger([]));
   cleanups.push(() => feed.close());
   // Another instance's publisher, ringing whatever doorbell the test wants.
   const other = new Redis(TEST_REDIS_URL!);

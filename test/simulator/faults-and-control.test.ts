@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { memoryLogger } from "../support/logger.js";
 import { ControlError, startSimulator, type SimulatorOptions } from "../../src/simulator/index.js";
 import {
   API_KEY,
@@ -210,9 +211,9 @@ describe("options", () => {
     [{ webhook: { url: "ftp://x", hmacKeyHex: "00", username: "u", password: "p" } }, /webhook\.url/],
     [{ webhook: { url: "http://127.0.0.1:1/", hmacKeyHex: "xyz", username: "u", password: "p" } }, /hmacKeyHex/],
   ])("startSimulator refuses %j", async (overrides, message) => {
-    await expect(startSimulator({ apiKey: API_KEY, merchantAccount: MERCHANT_ACCOUNT, log: () => {}, ...overrides })).rejects.toThrow(
-      message,
-    );
+    await expect(
+      startSimulator({ apiKey: API_KEY, merchantAccount: MERCHANT_ACCOUNT, logger: memoryLogger([]), ...overrides }),
+    ).rejects.toThrow(message);
   });
 
   it("puts publicUrl in the redirect action", async () => {

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from "node:crypto";
+import { memoryLogger } from "../support/logger.js";
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { expect } from "vitest";
@@ -145,7 +146,7 @@ export async function startTestSimulator(options: Partial<SimulatorOptions> = {}
     webhookDelayMs: 5,
     pendingDelayMs: 20,
     retryScheduleMs: [5, 5],
-    log: (line) => logs.push(line),
+    logger: memoryLogger(logs),
     ...options,
   });
   return {

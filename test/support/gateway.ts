@@ -8,6 +8,7 @@ import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { type Gateway, type GatewayTuning, startGateway } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
+import { memoryLogger } from "./logger.js";
 
 export const ALPHA_KEY = "alpha-secret-0123456789abcdef";
 export const BETA_KEY = "beta-secret-0123456789abcdef01";
@@ -51,15 +52,22 @@ export class TestGateway {
     readonly lines: string[],
   ) {}
 
+  /** Every log line of the gateway and its simulator, as the JSON text pino wrote. */
+  logs(): Array<Record<string, unknown>> {
+    return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  }
+
+  /** `metrics`: serve /metrics on a free port (METRICS_PORT=0 turns it off, as in docs/contract.md). */
   static async start(
     env: Record<string, string> = {},
     dir = mkdtempSync(join(tmpdir(), "kakaopay-gw-")),
-    tuning: GatewayTuning = {},
+    { metrics = false, ...tuning }: GatewayTuning & { metrics?: boolean } = {},
   ): Promise<TestGateway> {
     const lines: string[] = [];
     const config = loadConfig({
       ADYEN_ENVIRONMENT: "simulator",
       PORT: "0",
+      METRICS_PORT: "0",
       DATABASE_URL: `file:${join(dir, "gateway.db")}`,
       GATEWAY_API_KEYS: `alpha:${ALPHA_KEY},beta:${BETA_KEY}`,
       RETURN_URL_ALLOWLIST: "https://shop.example,myapp://,http://localhost",
@@ -73,7 +81,8 @@ export class TestGateway {
       SIMULATOR_PENDING_DELAY_MS: "60000",
       ...env,
     });
-    const gateway = await startGateway(config, (line) => lines.push(line), tuning);
+    if (metrics) config.metricsPort = 0;
+    const gateway = await startGateway(config, memoryLogger(lines), tuning);
     return new TestGateway(gateway, dir, lines);
   }
 

@@ -25,6 +25,7 @@ export function spawnGateway(dir: string, env: Record<string, string> = {}, comm
       HOME: process.env.HOME,
       ADYEN_ENVIRONMENT: "simulator",
       PORT: "0",
+      METRICS_PORT: "0",
       DATABASE_URL: `file:${join(dir, "gateway.db")}`,
       GATEWAY_API_KEYS: `alpha:${ALPHA_KEY},beta:${BETA_KEY}`,
       RETURN_URL_ALLOWLIST: "https://shop.example,myapp://",
@@ -59,7 +60,7 @@ export async function startGatewayProcess(
   const started = new Promise<{ url: string; simulatorUrl: string }>((resolve, reject) => {
     const check = () => {
       const url = output.map((line) => /KakaoPay gateway on (http:\/\/[^/]+)\/graphql/.exec(line)?.[1]).find(Boolean);
-      const simulatorUrl = output.map((line) => /Adyen simulator on (http:\/\/\S+)/.exec(line)?.[1]).find(Boolean);
+      const simulatorUrl = output.map((line) => /Adyen simulator on (http:\/\/[^\s"]+)/.exec(line)?.[1]).find(Boolean);
       if (url && simulatorUrl) resolve({ url, simulatorUrl });
     };
     child.stdout!.on("data", check);

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
+import { and, asc, count, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
 import type { Notification, NotificationOutcome, StoredNotification } from "../../payments/notification.js";
 import type { NotificationInbox } from "../../payments/ports.js";
 import { type SqliteDatabase, setPlaceholder } from "./database.js";
@@ -48,6 +48,10 @@ export class SqliteNotificationInbox implements NotificationInbox {
     return rows.sort((a, b) => a.id - b.id).map(toNotification);
   }
 
+  async countUnapplied(): Promise<number> {
+    return this.q.countUnapplied.get()?.count ?? 0;
+  }
+
   async due(now: Date, afterId: number, limit: number): Promise<StoredNotification[]> {
     // A placeholder in a where clause is bound as given, not through the column's timestamp encoder.
     return this.q.due.all({ now: now.getTime(), afterId, limit }).map(toNotification);
@@ -95,6 +99,7 @@ function prepareQueries(db: SqliteDatabase) {
         ),
       )
       .prepare(),
+    countUnapplied: db.select({ count: count() }).from(notificationInbox).where(isNull(notificationInbox.appliedAt)).prepare(),
     due: db
       .select()
       .from(notificationInbox)
