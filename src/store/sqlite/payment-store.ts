@@ -15,7 +15,8 @@ import type {
 } from "../../payments/ports.js";
 import { NotificationOutcome } from "../../payments/notification.js";
 import type { EventSource, PaymentStatus } from "../../payments/status.js";
-import { decideTransition, type PaymentSignal } from "../../payments/transitions.js";
+import { applyPaymentSignal } from "../../payments/apply-signal.js";
+import type { PaymentSignal } from "../../payments/transitions.js";
 import { type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
@@ -114,59 +115,28 @@ export class SqlitePaymentStore implements PaymentStore {
       const row = this.q.payment.get({ id });
       if (!row) throw new Error(`payment ${id} vanished`);
       const before = toPayment(row);
-      // A webhook found by merchant reference whose payment meanwhile got another pspReference is not about it.
-      if (settles && facts.pspReference && before.pspReference && facts.pspReference !== before.pspReference) {
-        return { payment: before, change: null, anomaly: null };
-      }
       const now = new Date();
+      const effect = applyPaymentSignal(before, signal, facts, now, settles !== undefined);
+      if (effect.kind === "foreign") return { payment: before, change: null, anomaly: null };
       // Claim the inbox item in this transaction: whoever claims it applies it, once.
       if (settles && this.q.claimNotification.run({ id: settles.notificationId, now }).changes === 0) {
         return { payment: before, change: null, anomaly: null };
       }
-      const decision = decideTransition({ ...before, detailsSubmitted: before.detailsSubmittedAt !== null }, signal);
-      const statusChanged = decision.status !== before.status;
-      const detailsAnswered = decision.detailsSubmitted && before.detailsSubmittedAt === null;
-      const pspReference = before.pspReference ?? facts.pspReference ?? null;
-      // Adyen's action belongs to the answer that moved the payment (e.g. details clear the redirect).
-      const action = (statusChanged || detailsAnswered) && facts.action !== undefined ? facts.action : before.action;
-      const unchanged =
-        !statusChanged &&
-        !detailsAnswered &&
-        decision.refusalReason === before.refusalReason &&
-        decision.resultCode === before.resultCode &&
-        decision.authorisedByWebhook === before.authorisedByWebhook &&
-        pspReference === before.pspReference &&
-        action === before.action;
-      if (unchanged) return { payment: before, change: null, anomaly: decision.anomaly };
-      const version = statusChanged ? before.version + 1 : before.version;
+      const { update, event, anomaly } = effect;
+      if (!update) return { payment: before, change: null, anomaly };
       const updated = this.q.updatePayment.get({
+        ...update,
         id,
         expectedVersion: before.version,
-        pspReference,
-        action,
-        status: decision.status,
-        refusalReason: decision.refusalReason,
-        resultCode: decision.resultCode,
-        authorisedByWebhook: decision.authorisedByWebhook,
-        detailsSubmittedAt: detailsAnswered ? now.getTime() : null,
-        version,
+        detailsSubmittedAt: update.detailsSubmittedAt?.getTime() ?? null,
         now,
       });
       if (!updated) throw new Error(`payment ${id} changed under its own transaction`);
       const payment = toPayment(updated);
-      if (!statusChanged || decision.status === null) return { payment, change: null, anomaly: decision.anomaly };
-      const event = this.q.insertEvent.get({
-        paymentId: id,
-        version,
-        status: decision.status,
-        previousStatus: before.status,
-        source: signal.source,
-        eventCode: signal.source === "WEBHOOK" ? signal.eventCode : null,
-        resultCode: signal.source === "WEBHOOK" ? null : signal.resultCode,
-        now,
-      })!;
+      if (!event) return { payment, change: null, anomaly };
+      const stored = this.q.insertEvent.get({ ...event, now })!;
       if (settles) this.q.markNotificationApplied.run({ id: settles.notificationId });
-      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(event) }, anomaly: decision.anomaly };
+      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(stored) }, anomaly };
     });
   }
 
