@@ -5,7 +5,7 @@ import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { AdyenCheckout } from "./adyen/checkout.js";
-import type { Config } from "./config.js";
+import { type Config, ConfigError, databaseServer } from "./config.js";
 import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
 import { clientErrorFormatter } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
@@ -112,7 +112,11 @@ export async function startGateway(
     });
   }
 
-  const stores = openStores(config.databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs });
+  const stores = await openStores(config.databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs }).catch((error: unknown) => {
+    // One line naming the variable and the server, never the URL itself: it may carry the password.
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ConfigError("DATABASE_URL", `cannot open the database at ${databaseServer(config.databaseUrl)}: ${reason}`);
+  });
   const feed = new InProcessStatusFeed();
   const metrics = new GatewayMetrics();
   metrics.countSubscriptions(() => feed.active);

@@ -12,7 +12,12 @@ try {
   throw error;
 }
 
-const gateway = await startGateway(config);
+// A database that cannot be opened at start is a configuration error too: one line, then exit.
+const gateway = await startGateway(config).catch((error: unknown) => {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`Configuration error: ${error.message}`);
+  process.exit(1);
+});
 console.log(`KakaoPay gateway on ${gateway.url}/graphql (Adyen: ${config.adyen.environment})`);
 if (gateway.simulator) console.log(`Adyen simulator on ${gateway.simulator.url}`);
 else if (config.simulator?.url) console.log(`Adyen simulator (its own process) on ${config.simulator.url}`);

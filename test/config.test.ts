@@ -64,7 +64,8 @@ describe("configuration", () => {
     ["PORT", "70000"],
     ["PORT", "80a"],
     ["HOST", "not a host"],
-    ["DATABASE_URL", "postgres://x"],
+    ["DATABASE_URL", "mysql://root:s3cret-password@db/test"],
+    ["DATABASE_URL", "postgres://root:s3cret-password@/test"],
     ["ADYEN_TIMEOUT_MS", "-1"],
     ["SIMULATOR_WEBHOOK_DELAY_MS", "1.5"],
     ["SIMULATOR_OFFER_TTL_SECONDS", "ten"],
@@ -74,6 +75,7 @@ describe("configuration", () => {
     expect(error.variable).toBe(name);
     // Secrets are never echoed back.
     if (/KEY|PASSWORD/.test(name)) expect(error.message).not.toContain(value);
+    expect(error.message).not.toContain("s3cret-password");
   });
 
   it("lets one app have two secrets while its key is rotated", () => {

@@ -48,14 +48,17 @@ export class SqliteNotificationInbox implements NotificationInbox {
     return rows.sort((a, b) => a.id - b.id).map(toNotification);
   }
 
-  async due(now: Date, afterId: number, limit: number): Promise<StoredNotification[]> {
-    // A placeholder in a where clause is bound as given, not through the column's timestamp encoder.
-    return this.q.due.all({ now: now.getTime(), afterId, limit }).map(toNotification);
-  }
-
-  async defer(ids: readonly number[], now: Date, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void> {
-    await this.writes.write(() => {
-      for (const id of ids) this.q.defer.run({ id, now: now.getTime(), ...backoff });
+  async take(
+    now: Date,
+    afterId: number,
+    limit: number,
+    backoff: { backoffMs: number; maxBackoffMs: number },
+  ): Promise<StoredNotification[]> {
+    return this.writes.write(() => {
+      // A placeholder in a where clause is bound as given, not through the column's timestamp encoder.
+      const rows = this.q.due.all({ now: now.getTime(), afterId, limit });
+      for (const row of rows) this.q.defer.run({ id: row.id, now: now.getTime(), ...backoff });
+      return rows.map(toNotification);
     });
   }
 
@@ -135,7 +138,7 @@ function prepareQueries(db: SqliteDatabase) {
   };
 }
 
-function toNotification(row: Row): StoredNotification {
+export function toNotification(row: Row): StoredNotification {
   const item = JSON.parse(row.raw) as {
     amount?: { value: number; currency: string };
     reason?: string;

@@ -159,15 +159,18 @@ export class SqliteRefundStore implements RefundStore {
     return this.refundsOf(paymentId);
   }
 
-  async dueRefunds(now: Date, limit: number): Promise<Refund[]> {
-    return this.db
-      .select()
-      .from(refunds)
-      .where(and(isNotNull(refunds.nextSendAt), lte(refunds.nextSendAt, now), eq(refunds.status, "PENDING")))
-      .orderBy(asc(refunds.nextSendAt))
-      .limit(limit)
-      .all()
-      .map(toRefund);
+  takeDueRefunds(now: Date, limit: number, leaseUntil: Date): Promise<Refund[]> {
+    return this.writes.write(() => {
+      const due = this.db
+        .select()
+        .from(refunds)
+        .where(and(isNotNull(refunds.nextSendAt), lte(refunds.nextSendAt, now), eq(refunds.status, "PENDING")))
+        .orderBy(asc(refunds.nextSendAt))
+        .limit(limit)
+        .all();
+      for (const row of due) this.db.update(refunds).set({ nextSendAt: leaseUntil }).where(eq(refunds.id, row.id)).run();
+      return due.map(toRefund);
+    });
   }
 
   async scheduleResend(id: RefundId, nextSendAt: Date): Promise<void> {
@@ -234,7 +237,7 @@ export class SqliteRefundStore implements RefundStore {
   }
 }
 
-function toRefund(row: RefundRow): Refund {
+export function toRefund(row: RefundRow): Refund {
   return {
     id: row.id as RefundId,
     paymentId: row.paymentId as PaymentId,

@@ -67,7 +67,7 @@ export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore 
   }
 }
 
-function toMethod(row: Row): StoredPaymentMethod {
+export function toMethod(row: Row): StoredPaymentMethod {
   return {
     id: row.id as StoredPaymentMethodId,
     owner: row.owner as ApiKeyName,
