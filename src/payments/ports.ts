@@ -138,6 +138,13 @@ export interface PaymentStore {
   expireOrphans(): Promise<PaymentId[]>;
   /** The recorded changes after `afterVersion`, oldest first. */
   listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]>;
+  /**
+   * Takes the lease on `key` for `ttlMs` unless another holder has it unexpired; true when taken. Across every
+   * instance on one database, at most one holder at a time runs the work a key names (one Adyen call).
+   */
+  takeLease(key: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease back, if `holder` still has it. */
+  releaseLease(key: string, holder: string): Promise<void>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
 }

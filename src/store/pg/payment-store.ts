@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
 import { applyPaymentSignal } from "../../payments/apply-signal.js";
 import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
 import { NotificationOutcome } from "../../payments/notification.js";
@@ -17,7 +17,7 @@ import type {
 import type { PaymentSignal } from "../../payments/transitions.js";
 import { toEvent, toPayment } from "../sqlite/payment-store.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
-import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
+import { idempotencyKeys, leases, notificationInbox, paymentEvents, payments } from "./schema.js";
 
 /** Thrown inside a transaction to roll it back when a concurrent request won a unique key (docs/stack.md #17). */
 class LostRace extends Error {}
@@ -211,6 +211,26 @@ export class PgPaymentStore implements PaymentStore {
       .where(and(eq(paymentEvents.paymentId, id), gt(paymentEvents.version, afterVersion)))
       .orderBy(asc(paymentEvents.version));
     return rows.map(toEvent);
+  }
+
+  async takeLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = new Date();
+    const expiresAt = new Date(now.getTime() + ttlMs);
+    // One statement: a concurrent taker waits on the row and then sees it held (docs/stack.md #17).
+    const taken = await this.db
+      .insert(leases)
+      .values({ key, holder, expiresAt })
+      .onConflictDoUpdate({
+        target: leases.key,
+        set: { holder, expiresAt },
+        setWhere: or(lt(leases.expiresAt, now), eq(leases.holder, holder)),
+      })
+      .returning({ key: leases.key });
+    return taken.length > 0;
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    await this.db.delete(leases).where(and(eq(leases.key, key), eq(leases.holder, holder)));
   }
 
   async ping(): Promise<void> {

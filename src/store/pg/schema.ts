@@ -156,3 +156,10 @@ export const storedPaymentMethods = pgTable(
   },
   (t) => [index("stored_payment_methods_shopper").on(t.owner, t.shopperReference)],
 );
+
+/** Who runs the work a key names (an Adyen call for one payment) until when; see PaymentStore.takeLease. */
+export const leases = pgTable("leases", {
+  key: text("key").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }).notNull(),
+});

@@ -30,6 +30,8 @@ type EventRow = typeof paymentEvents.$inferSelect;
  */
 export class SqlitePaymentStore implements PaymentStore {
   private readonly q: ReturnType<typeof prepareQueries>;
+  /** SQLite serves one process (docs/contract.md, Running several instances): its leases need not outlive it. */
+  private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
 
   constructor(
     db: SqliteDatabase,
@@ -170,6 +172,18 @@ export class SqlitePaymentStore implements PaymentStore {
 
   async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
     return this.q.events.all({ id, afterVersion }).map(toEvent);
+  }
+
+  async takeLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const current = this.leases.get(key);
+    if (current && current.holder !== holder && current.expiresAt > now) return false;
+    this.leases.set(key, { holder, expiresAt: now + ttlMs });
+    return true;
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    if (this.leases.get(key)?.holder === holder) this.leases.delete(key);
   }
 
   async ping(): Promise<void> {
