@@ -102,4 +102,18 @@ describe("configuration", () => {
       "Configuration error: ADYEN_HMAC_KEY must be the hex HMAC key from Adyen's Customer Area",
     ]);
   });
+
+  it("stops the real process with one line naming DATABASE_URL, never its password, when PostgreSQL cannot be reached", () => {
+    const result = spawnSync(process.execPath, ["--input-type=module", "-e", "await import('./dist/src/main.js')"], {
+      // Port 1 on the loopback: nothing listens there.
+      env: { ...process.env, ...TEST_ENV, PORT: "0", METRICS_PORT: "0", DATABASE_URL: "postgres://gateway:s3cret-password@127.0.0.1:1/payments" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^Configuration error: DATABASE_URL cannot open the database at 127\.0\.0\.1:1\/payments/);
+    expect(result.stderr + result.stdout).not.toContain("s3cret-password");
+  });
 });
