@@ -106,7 +106,13 @@ describe("configuration", () => {
   it("stops the real process with one line naming DATABASE_URL, never its password, when PostgreSQL cannot be reached", () => {
     const result = spawnSync(process.execPath, ["--input-type=module", "-e", "await import('./dist/src/main.js')"], {
       // Port 1 on the loopback: nothing listens there.
-      env: { ...process.env, ...TEST_ENV, PORT: "0", METRICS_PORT: "0", DATABASE_URL: "postgres://gateway:s3cret-password@127.0.0.1:1/payments" },
+      env: {
+        ...process.env,
+        ...TEST_ENV,
+        PORT: "0",
+        METRICS_PORT: "0",
+        DATABASE_URL: "postgres://gateway:s3cret-password@127.0.0.1:1/payments",
+      },
       encoding: "utf8",
       timeout: 20_000,
     });
