@@ -23,9 +23,10 @@ export interface Stores {
 
 export interface StoreOptions {
   sessionLifetimeMs?: number;
-  /** PostgreSQL: connections in this instance's pool. */
-  poolSize?: number;
 }
+
+/** PostgreSQL connections per instance (README, Running on PostgreSQL). */
+const POOL_SIZE = 10;
 
 /**
  * `file:PATH` (SQLite) or `postgres://…` (PostgreSQL) -> the stores, migrated (docs/contract.md, DATABASE_URL).
@@ -34,7 +35,7 @@ export interface StoreOptions {
 export async function openStores(databaseUrl: string, options: StoreOptions = {}): Promise<Stores> {
   const sessionLifetimeMs = options.sessionLifetimeMs ?? PAYMENT_SESSION_LIFETIME_MS;
   if (!databaseUrl.startsWith("file:")) {
-    const db = await openPostgres(databaseUrl, options.poolSize ?? 10);
+    const db = await openPostgres(databaseUrl, POOL_SIZE);
     return {
       payments: new PgPaymentStore(db, sessionLifetimeMs),
       inbox: new PgNotificationInbox(db),

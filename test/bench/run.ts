@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--only=2,3] [--profile] [--save=FILE] [--compare=FILE] [--connections=50] [--webhook-rate=500]`
+ * `npm run bench [-- --quick] [--only=2,3] [--profile] [--save=FILE] [--compare=FILE] [--connections=50] [--webhook-rate=500]
+ * [--database=postgres]`
  *
  * Every scenario of BENCHMARKS.md against the built gateway in its own process, the simulator in another, a raw
  * node:http baseline in a third, and each load generator in a process of its own; then one table. The payments a
@@ -11,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import pg from "pg";
+import { withUser } from "../../src/store/pg/database.js";
 import { coresUsed, cpuSnapshot, quietMachine } from "./cpu.js";
 import {
   ADYEN_API_KEY,
@@ -94,8 +97,10 @@ const { values: args } = parseArgs({
     compare: { type: "string" },
     connections: { type: "string" },
     "webhook-rate": { type: "string" },
+    database: { type: "string", default: "sqlite" },
   },
 });
+if (args.database !== "sqlite" && args.database !== "postgres") throw new Error("--database must be sqlite or postgres");
 
 const settings: Settings = { ...(args.quick ? QUICK : FULL) };
 if (args.connections) settings.connections = Number(args.connections);
@@ -140,6 +145,30 @@ const fileBudget = limit.ok ? OPEN_FILES : limit.soft;
 
 /** Payments made through the gateway: `fresh` ones were never webhooked nor watched; `used` ones may only be watched. */
 const payments = { fresh: [] as HarvestedPayment[], used: [] as HarvestedPayment[], all: [] as HarvestedPayment[] };
+/** Appended to the rows of the scenarios run again on PostgreSQL (--database=postgres). */
+let store = "";
+
+/** --database=postgres: TEST_DATABASE_URL, or this machine's PostgreSQL; the bench runs in a schema of its own. */
+const postgresUrl = process.env.TEST_DATABASE_URL || "postgres://127.0.0.1:5432/test";
+
+function schemaUrl(schema: string): string {
+  const url = new URL(withUser(postgresUrl));
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  return url.toString();
+}
+
+async function onPostgres(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: withUser(postgresUrl) });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+const createSchema = (schema: string) => onPostgres(`create schema "${schema}"`);
+const dropSchema = (schema: string) => onPostgres(`drop schema if exists "${schema}" cascade`);
 
 function keep(harvested: HarvestedPayment[]): void {
   payments.fresh.push(...harvested);
@@ -303,7 +332,7 @@ async function scenarioStart(): Promise<void> {
     false,
   );
   const result = await load("startKakaoPayPayment", job, { ...job, duration: settings.warmupSeconds });
-  httpRow("4", "startKakaoPayPayment", result, TARGETS.start);
+  httpRow("4", `startKakaoPayPayment${store}`, result, TARGETS.start);
 }
 
 async function scenarioQuery(): Promise<void> {
@@ -312,7 +341,7 @@ async function scenarioQuery(): Promise<void> {
   const bodies = payments.all.slice(0, settings.queryPayments).map((p) => paymentQueryBody(p.id));
   const job = graphqlJob(bodies, false, '"payment":{"id":"');
   const result = await load("payment", job, { ...job, duration: settings.warmupSeconds });
-  httpRow("2", "payment(id) query", result, TARGETS.payment);
+  httpRow("2", `payment(id) query${store}`, result, TARGETS.payment);
 }
 
 async function scenarioWebhooks(): Promise<void> {
@@ -334,7 +363,7 @@ async function scenarioWebhooks(): Promise<void> {
   payments.used.push(...sent);
   const notApplied = await checkAuthorised(sent);
   if (notApplied > 0) notes.push(`3: ${notApplied} of ${sent.length} acknowledged webhooks were not applied`);
-  httpRow("3", "POST /webhooks/adyen (AUTHORISATION)", { ...result, errors: result.errors + notApplied }, TARGETS.webhook);
+  httpRow("3", `POST /webhooks/adyen (AUTHORISATION)${store}`, { ...result, errors: result.errors + notApplied }, TARGETS.webhook);
 }
 
 /** Every payment whose webhook was acknowledged must now be AUTHORISED: asked through GraphQL, all of them. */
@@ -472,25 +501,28 @@ async function main(): Promise<void> {
       SIMULATOR_OFFER_TTL_SECONDS: "86400",
     },
   });
-  gateway = await start({
-    name: "gateway",
-    script: dist("../../src/main.js"),
-    nodeFlags: ["--expose-gc", ...probeFlags],
-    ready: /KakaoPay gateway on (http:\S+)\/graphql/,
-    logDir: runDir,
-    openFiles,
-    env: {
-      ...shared,
-      NODE_ENV: "production",
-      PORT: String(gatewayPort),
-      DATABASE_URL: `file:${join(runDir, "gateway.db")}`,
-      ADYEN_ENVIRONMENT: "simulator",
-      SIMULATOR_URL: simulator.readyMatch[1]!,
-      GATEWAY_API_KEYS: `bench:${API_KEY}`,
-      RETURN_URL_ALLOWLIST: "http://127.0.0.1",
-    },
-  });
-  gatewayUrl = gateway.readyMatch[1]!;
+  const startGatewayOn = async (databaseUrl: string) => {
+    gateway = await start({
+      name: "gateway",
+      script: dist("../../src/main.js"),
+      nodeFlags: ["--expose-gc", ...probeFlags],
+      ready: /KakaoPay gateway on (http:\S+)\/graphql/,
+      logDir: runDir,
+      openFiles,
+      env: {
+        ...shared,
+        NODE_ENV: "production",
+        PORT: String(gatewayPort),
+        DATABASE_URL: databaseUrl,
+        ADYEN_ENVIRONMENT: "simulator",
+        SIMULATOR_URL: simulator.readyMatch[1]!,
+        GATEWAY_API_KEYS: `bench:${API_KEY}`,
+        RETURN_URL_ALLOWLIST: "http://127.0.0.1",
+      },
+    });
+    gatewayUrl = gateway.readyMatch[1]!;
+  };
+  await startGatewayOn(`file:${join(runDir, "gateway.db")}`);
 
   const rawUrl = rawServer.readyMatch[1]!;
   const rawStart = await scenarioRaw(rawUrl, "start");
@@ -499,6 +531,25 @@ async function main(): Promise<void> {
   if (only.has("2")) await scenarioQuery();
   if (only.has("3")) await scenarioWebhooks();
   if (only.has("5")) for (const n of subscriptionCounts()) await scenarioSubscriptions(n);
+  if (args.database === "postgres") {
+    // The same scenarios again on PostgreSQL, in this run: a fresh schema, the same simulator and port.
+    await stop(gateway);
+    const schema = `bench_${Date.now()}`;
+    await createSchema(schema);
+    try {
+      await startGatewayOn(schemaUrl(schema));
+      payments.fresh = [];
+      payments.used = [];
+      payments.all = [];
+      store = " (PostgreSQL)";
+      if (only.has("4")) await scenarioStart();
+      if (only.has("2")) await scenarioQuery();
+      if (only.has("3")) await scenarioWebhooks();
+      await stop(gateway);
+    } finally {
+      await dropSchema(schema);
+    }
+  }
   const rawEnd = await scenarioRaw(rawUrl, "end");
 
   const baseline = (rawStart + rawEnd) / 2;
