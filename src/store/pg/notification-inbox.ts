@@ -10,47 +10,54 @@ export class PgNotificationInbox implements NotificationInbox {
   constructor(private readonly db: PgDatabase) {}
 
   async save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>> {
+    if (items.length === 0) return [];
     const receivedAt = new Date();
-    return this.db.transaction(async (tx) => {
-      const saved: Array<{ id: number; duplicate: boolean }> = [];
-      for (const item of items) {
-        const identity = {
+    // One statement, so one round trip and atomic by itself; a concurrent save of the same item waits for the first
+    // to commit, then inserts nothing, and its id is read below.
+    const inserted = await this.db
+      .insert(notificationInbox)
+      .values(
+        items.map((item) => ({
           pspReference: item.pspReference,
           eventCode: item.eventCode,
           success: item.success,
           originalReference: item.originalReference,
-        };
-        // A concurrent save of the same item waits for the first to commit, then inserts nothing and reads its id.
-        const [inserted] = await tx
-          .insert(notificationInbox)
-          .values({
-            ...identity,
-            merchantReference: item.merchantReference,
-            merchantAccountCode: item.merchantAccountCode,
-            raw: item.raw,
-            receivedAt,
-          })
-          .onConflictDoNothing()
-          .returning({ id: notificationInbox.id });
-        if (inserted) {
-          saved.push({ id: inserted.id, duplicate: false });
-          continue;
-        }
-        const [existing] = await tx
-          .select({ id: notificationInbox.id })
-          .from(notificationInbox)
-          .where(
-            and(
-              eq(notificationInbox.pspReference, identity.pspReference),
-              eq(notificationInbox.eventCode, identity.eventCode),
-              eq(notificationInbox.success, identity.success),
-              eq(notificationInbox.originalReference, identity.originalReference),
-            ),
-          );
-        saved.push({ id: existing!.id, duplicate: true });
+          merchantReference: item.merchantReference,
+          merchantAccountCode: item.merchantAccountCode,
+          raw: item.raw,
+          receivedAt,
+        })),
+      )
+      .onConflictDoNothing()
+      .returning();
+    const saved: Array<{ id: number; duplicate: boolean }> = [];
+    for (const [i, item] of items.entries()) {
+      // An item twice in one request: the first is new, the second its duplicate.
+      const earlier = items.findIndex((other) => sameIdentity(other, item));
+      if (earlier < i) {
+        saved.push({ id: saved[earlier]!.id, duplicate: true });
+        continue;
       }
-      return saved;
-    });
+      const fresh = inserted.find((row) => sameIdentity(row, item));
+      if (fresh) {
+        saved.push({ id: fresh.id, duplicate: false });
+        continue;
+      }
+      const [existing] = await this.db
+        .select({ id: notificationInbox.id })
+        .from(notificationInbox)
+        .where(
+          and(
+            eq(notificationInbox.pspReference, item.pspReference),
+            eq(notificationInbox.eventCode, item.eventCode),
+            eq(notificationInbox.success, item.success),
+            eq(notificationInbox.originalReference, item.originalReference),
+          ),
+        );
+      if (!existing) throw new Error(`inbox item ${item.pspReference} ${item.eventCode} vanished`);
+      saved.push({ id: existing.id, duplicate: true });
+    }
+    return saved;
   }
 
   async unapplied(pspReference: string): Promise<StoredNotification[]> {
@@ -114,4 +121,16 @@ export class PgNotificationInbox implements NotificationInbox {
       .set({ appliedAt: new Date(), outcome })
       .where(and(eq(notificationInbox.id, id), isNull(notificationInbox.appliedAt)));
   }
+}
+
+function sameIdentity(
+  a: Pick<Notification, "pspReference" | "eventCode" | "success" | "originalReference">,
+  b: Pick<Notification, "pspReference" | "eventCode" | "success" | "originalReference">,
+): boolean {
+  return (
+    a.pspReference === b.pspReference &&
+    a.eventCode === b.eventCode &&
+    a.success === b.success &&
+    a.originalReference === b.originalReference
+  );
 }

@@ -131,11 +131,12 @@ export class PgPaymentStore implements PaymentStore {
       const now = new Date();
       const effect = applyPaymentSignal(before, signal, facts, now, settles !== undefined);
       if (effect.kind === "foreign") return { payment: before, change: null, anomaly: null };
-      // Claim the inbox item in this transaction: whoever claims it applies it, once.
-      if (settles && !(await claimNotification(tx, settles.notificationId, now))) {
+      const { update, event, anomaly } = effect;
+      // Claim the inbox item in this transaction, with its outcome: whoever claims it applies it, once.
+      const outcome = event ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE;
+      if (settles && !(await claimNotification(tx, settles.notificationId, now, outcome))) {
         return { payment: before, change: null, anomaly: null };
       }
-      const { update, event, anomaly } = effect;
       if (!update) return { payment: before, change: null, anomaly };
       const [updated] = await tx
         .update(payments)
@@ -146,7 +147,6 @@ export class PgPaymentStore implements PaymentStore {
       const payment = toPayment(updated);
       if (!event) return { payment, change: null, anomaly };
       const stored = await insertEvent(tx, event);
-      if (settles) await markApplied(tx, settles.notificationId);
       return { payment, change: { payment: payment as VisiblePayment, event: stored }, anomaly };
     });
   }
@@ -244,10 +244,15 @@ export async function insertEvent(tx: PgTransaction, event: PaymentEvent): Promi
 }
 
 /** Takes an unapplied inbox item for this transaction; false when another already applied it. */
-export async function claimNotification(tx: PgTransaction, id: number, now: Date): Promise<boolean> {
+export async function claimNotification(
+  tx: PgTransaction,
+  id: number,
+  now: Date,
+  outcome: NotificationOutcome = NotificationOutcome.NO_CHANGE,
+): Promise<boolean> {
   const claimed = await tx
     .update(notificationInbox)
-    .set({ appliedAt: now, outcome: NotificationOutcome.NO_CHANGE })
+    .set({ appliedAt: now, outcome })
     .where(and(eq(notificationInbox.id, id), isNull(notificationInbox.appliedAt)))
     .returning({ id: notificationInbox.id });
   return claimed.length > 0;
