@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-orm";
 import type { Notification, NotificationOutcome, StoredNotification } from "../../payments/notification.js";
 import type { NotificationInbox } from "../../payments/ports.js";
-import { toNotification } from "../sqlite/notification-inbox.js";
+import { toNotification } from "../rows.js";
 import type { PgDatabase } from "./database.js";
 import { notificationInbox } from "./schema.js";
 

@@ -15,7 +15,7 @@ import type {
   RecordedSignal,
 } from "../../payments/ports.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
-import { toEvent, toPayment } from "../sqlite/payment-store.js";
+import { toEvent, toPayment } from "../rows.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 import { idempotencyKeys, leases, notificationInbox, paymentEvents, payments } from "./schema.js";
 

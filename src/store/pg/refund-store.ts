@@ -5,8 +5,8 @@ import type { Amount, Payment, VisiblePayment } from "../../payments/payment.js"
 import type { CreateRefundResult, IdempotencyClaim, RecordedRefundSignal, RefundStore, RefundTarget } from "../../payments/ports.js";
 import type { Refund, RefundSignal, RefundSource } from "../../payments/refund.js";
 import { EventSource } from "../../payments/status.js";
-import { toPayment } from "../sqlite/payment-store.js";
-import { toRefund } from "../sqlite/refund-store.js";
+import { toPayment } from "../rows.js";
+import { toRefund } from "../rows.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 import { claimNotification, insertEvent, markApplied } from "./payment-store.js";
 import { idempotencyKeys, payments, refunds } from "./schema.js";

@@ -3,7 +3,7 @@ import type { ApiKeyName, StoredPaymentMethodId } from "../../payments/ids.js";
 import { NotificationOutcome } from "../../payments/notification.js";
 import type { StoredPaymentMethodStore } from "../../payments/ports.js";
 import type { StoredPaymentMethod } from "../../payments/stored-payment-method.js";
-import { toMethod } from "../sqlite/stored-payment-methods.js";
+import { toMethod } from "../rows.js";
 import type { PgDatabase } from "./database.js";
 import { notificationInbox, storedPaymentMethods } from "./schema.js";
 

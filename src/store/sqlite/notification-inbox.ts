@@ -1,11 +1,10 @@
+import { toNotification } from "../rows.js";
 import { and, asc, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
 import type { Notification, NotificationOutcome, StoredNotification } from "../../payments/notification.js";
 import type { NotificationInbox } from "../../payments/ports.js";
 import { type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { notificationInbox } from "./schema.js";
-
-type Row = typeof notificationInbox.$inferSelect;
 
 /** NotificationInbox on SQLite: saved through the group commit, so an acknowledged item is on disk (synchronous=FULL). */
 export class SqliteNotificationInbox implements NotificationInbox {
@@ -135,28 +134,5 @@ function prepareQueries(db: SqliteDatabase) {
       .set({ appliedAt: setPlaceholder("now"), outcome: setPlaceholder("outcome") })
       .where(and(eq(notificationInbox.id, p("id")), isNull(notificationInbox.appliedAt)))
       .prepare(),
-  };
-}
-
-export function toNotification(row: Row): StoredNotification {
-  const item = JSON.parse(row.raw) as {
-    amount?: { value: number; currency: string };
-    reason?: string;
-    additionalData?: Record<string, string>;
-  };
-  return {
-    id: row.id,
-    eventCode: row.eventCode,
-    success: row.success,
-    pspReference: row.pspReference,
-    originalReference: row.originalReference,
-    merchantReference: row.merchantReference,
-    merchantAccountCode: row.merchantAccountCode,
-    amount: item.amount ?? null,
-    reason: item.reason ?? null,
-    additionalData: item.additionalData ?? {},
-    raw: row.raw,
-    receivedAt: row.receivedAt,
-    appliedAt: row.appliedAt,
   };
 }

@@ -1,7 +1,7 @@
+import { toEvent, toPayment } from "../rows.js";
 import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
-import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "../../payments/ids.js";
-import type { RefundStatus } from "../../payments/refund.js";
-import type { Channel, Payment, PaymentEvent, RecurringProcessingModel, VisiblePayment } from "../../payments/payment.js";
+import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
+import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
   IdempotencyClaim,
@@ -14,15 +14,11 @@ import type {
   RecordedSignal,
 } from "../../payments/ports.js";
 import { NotificationOutcome } from "../../payments/notification.js";
-import type { EventSource, PaymentStatus } from "../../payments/status.js";
 import { applyPaymentSignal } from "../../payments/apply-signal.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
 import { type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
-
-type PaymentRow = typeof payments.$inferSelect;
-type EventRow = typeof paymentEvents.$inferSelect;
 
 /**
  * PaymentStore on SQLite. Writes go through the group commit, where each runs synchronously in its own savepoint on
@@ -347,48 +343,5 @@ function prepareQueries(db: SqliteDatabase) {
       .where(eq(notificationInbox.id, p("id")))
       .prepare(),
     ping: db.$client.prepare("select 1"),
-  };
-}
-
-export function toPayment(row: PaymentRow): Payment {
-  return {
-    id: row.id as PaymentId,
-    owner: row.owner as ApiKeyName,
-    reference: row.reference,
-    amount: { value: row.amountValue, currency: row.currency },
-    paymentMethodType: row.paymentMethodType,
-    status: row.status as PaymentStatus | null,
-    version: row.version,
-    resultCode: row.resultCode,
-    refusalReason: row.refusalReason,
-    pspReference: row.pspReference as PspReference | null,
-    action: row.action ?? null,
-    returnUrl: row.returnUrl,
-    countryCode: row.countryCode,
-    shopperLocale: row.shopperLocale,
-    channel: row.channel as Channel | null,
-    shopperReference: row.shopperReference,
-    storePaymentMethod: row.storePaymentMethod,
-    storedPaymentMethodId: row.storedPaymentMethodId as StoredPaymentMethodId | null,
-    recurringProcessingModel: row.recurringProcessingModel as RecurringProcessingModel | null,
-    authorisedByWebhook: row.authorisedByWebhook,
-    detailsSubmittedAt: row.detailsSubmittedAt,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
-}
-
-export function toEvent(row: EventRow): PaymentEvent {
-  return {
-    paymentId: row.paymentId as PaymentId,
-    version: row.version,
-    status: row.status as PaymentStatus,
-    previousStatus: row.previousStatus as PaymentStatus | null,
-    source: row.source as EventSource,
-    eventCode: row.eventCode,
-    resultCode: row.resultCode,
-    refundId: row.refundId as RefundId | null,
-    refundStatus: row.refundStatus as RefundStatus | null,
-    occurredAt: row.occurredAt,
   };
 }

@@ -2,16 +2,14 @@ import { and, asc, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { PaymentId, PspReference, RefundId } from "../../payments/ids.js";
 import type { Amount, Payment, VisiblePayment } from "../../payments/payment.js";
 import type { CreateRefundResult, IdempotencyClaim, RecordedRefundSignal, RefundStore, RefundTarget } from "../../payments/ports.js";
-import type { Refund, RefundSignal, RefundSource, RefundStatus } from "../../payments/refund.js";
+import type { Refund, RefundSignal, RefundSource } from "../../payments/refund.js";
 import { applyRefundSignal, refundEvent } from "../../payments/apply-signal.js";
 import { EventSource } from "../../payments/status.js";
 import type { SqliteDatabase } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
-import { toPayment } from "./payment-store.js";
+import { toPayment, toRefund } from "../rows.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments, refunds } from "./schema.js";
 import { NotificationOutcome } from "../../payments/notification.js";
-
-type RefundRow = typeof refunds.$inferSelect;
 
 /**
  * RefundStore on SQLite. Each write runs synchronously inside the group commit (one connection, one writer): reading
@@ -235,21 +233,4 @@ export class SqliteRefundStore implements RefundStore {
       .all()
       .map(toRefund);
   }
-}
-
-export function toRefund(row: RefundRow): Refund {
-  return {
-    id: row.id as RefundId,
-    paymentId: row.paymentId as PaymentId,
-    amount: { value: row.amountValue, currency: row.currency },
-    reference: row.reference,
-    status: row.status as RefundStatus,
-    reason: row.reason,
-    pspReference: row.pspReference as PspReference | null,
-    source: row.source as RefundSource,
-    nextSendAt: row.nextSendAt,
-    sendAttempts: row.sendAttempts,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
 }
