@@ -1,29 +1,38 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type RequestListener, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { CachingProvider } from "./adyen/caching-provider.js";
 import { AdyenCheckout } from "./adyen/checkout.js";
 import { type Config, ConfigError, databaseServer } from "./config.js";
-import { ApiKeyAuthenticator, type GatewayContext } from "./graphql/context.js";
-import { clientErrorFormatter } from "./graphql/errors.js";
+import { Authenticator, type GatewayContext } from "./graphql/context.js";
+import { documentStore } from "./graphql/document-cache.js";
+import { clientErrorFormatter, stackOf } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
-import { armorConfig } from "./graphql/limits.js";
+import { AdyenFieldsOnceRule, armorConfig, httpOperationGuard, PARSE_OPTIONS } from "./graphql/limits.js";
+import { adyenRateLimit } from "./graphql/rate-limit.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
+import { trackConnections } from "./http/connections.js";
 import { graphqlRoute } from "./http/graphql-route.js";
-import { handleRequests } from "./http/server.js";
+import { limitConnections, serverOptions } from "./http/limits.js";
+import { answerStarting, requestHandler } from "./http/server.js";
 import { webhookRoute } from "./http/webhook-route.js";
 import { serveSubscriptions } from "./http/websocket.js";
+import { demoRoute } from "./demo/routes.js";
+import { ClientSecrets } from "./payments/client-secret.js";
 import { ReturnUrlPolicy } from "./payments/input.js";
-import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
+import { RateLimiter } from "./payments/rate-limit.js";
 import { Refunds } from "./payments/refunds.js";
+import { StoredPaymentMethods } from "./payments/stored-payment-methods.js";
 import { Payments } from "./payments/use-cases.js";
 import { PaymentWebhooks, type WebhookSweepOptions } from "./payments/webhooks.js";
 import { GatewayMetrics } from "./observability/metrics.js";
 import { InProcessStatusFeed } from "./pubsub/in-process-feed.js";
+import { RedisStatusFeed } from "./pubsub/redis-feed.js";
 import { type RunningSimulator, startSimulator } from "./simulator/index.js";
-import { openStores } from "./store/index.js";
+import { openStores, type Stores } from "./store/index.js";
 
 /** A running gateway: its URL, the simulator it started (simulator mode only), and a way to stop both. */
 export interface Gateway {
@@ -31,14 +40,21 @@ export interface Gateway {
   server: Server;
   simulator: RunningSimulator | null;
   metrics: GatewayMetrics;
-  close(): Promise<void>;
+  /**
+   * Stops accepting, lets requests in progress finish (cutting clients that stopped sending), then always drains the
+   * webhook queue and closes the store. After `graceMs`, connections still open are cut.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+/** How long a shutdown waits for requests in progress before cutting them: an orchestrator kills us soon after. */
+export const SHUTDOWN_GRACE_MS = 15_000;
 
 export const EXAMPLE_OPERATION = `mutation StartKakaoPayPayment {
   startKakaoPayPayment(input: {
     amount: { value: 12300, currency: "KRW" }
     reference: "order-1001"
-    returnUrl: "http://localhost:3000/checkout/return"
+    returnUrl: "http://127.0.0.1:4000/demo"
     channel: WEB
   }) {
     id status nextStep action
@@ -55,7 +71,7 @@ function every(intervalMs: number, task: () => Promise<void>, log: (line: string
   const timer = setInterval(() => {
     if (running) return;
     running = task()
-      .catch((error: unknown) => log(`background pass failed: ${error instanceof Error ? error.stack : String(error)}`))
+      .catch((error: unknown) => log(`background pass failed: ${stackOf(error)}`))
       .finally(() => {
         running = null;
       });
@@ -82,42 +98,76 @@ export async function startGateway(
   log: (line: string) => void = console.log,
   tuning: GatewayTuning = {},
 ): Promise<Gateway> {
-  // Bind first: the simulator must know where to send webhooks, and nobody knows this port until we return.
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.port, config.host, resolve);
-  });
-  const { address, port } = server.address() as AddressInfo;
-  // The URL the simulator posts webhooks to: loopback when we listen on every interface.
-  const host = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address.includes(":") ? `[${address}]` : address;
-  const url = `http://${host}:${port}`;
-
+  // The database first: one that cannot be written stops the start before anything listens.
+  const stores = await openDatabase(config.databaseUrl, tuning);
   let simulator: RunningSimulator | null = null;
-  if (config.simulator && !config.simulator.url) {
-    simulator = await startSimulator({
-      port: config.simulator.port,
-      apiKey: config.adyen.apiKey,
-      merchantAccount: config.adyen.merchantAccount,
-      webhook: {
-        url: `${url}/webhooks/adyen`,
-        hmacKeyHex: config.adyen.hmacKeys[0]!,
-        username: config.adyen.webhookUsername,
-        password: config.adyen.webhookPassword,
-      },
-      webhookDelayMs: config.simulator.webhookDelayMs,
-      pendingDelayMs: config.simulator.pendingDelayMs,
-      offerTtlMs: config.simulator.offerTtlMs,
-      log,
+  // Bound before the routes exist (the simulator must know where to send webhooks, and with PORT=0 nobody knows this
+  // port before it is bound): until the gateway is ready, every request is answered 503.
+  let serve: RequestListener = answerStarting;
+  const server = createServer(serverOptions(config.limits), (request, response) => serve(request, response));
+  const connections = trackConnections(server);
+  try {
+    await listen(server, config.port, config.host, "PORT");
+    const { address, port } = server.address() as AddressInfo;
+    // The URL the simulator posts webhooks to: loopback when we listen on every interface.
+    const host = address === "0.0.0.0" || address === "::" ? "127.0.0.1" : address.includes(":") ? `[${address}]` : address;
+    const url = `http://${host}:${port}`;
+    if (config.simulator && !config.simulator.url) {
+      const simulatorPort = config.simulator.port;
+      simulator = await startSimulator({
+        port: simulatorPort,
+        apiKey: config.adyen.apiKey,
+        merchantAccount: config.adyen.merchantAccount,
+        webhook: {
+          url: `${url}/webhooks/adyen`,
+          hmacKeyHex: config.adyen.hmacKeys[0]!,
+          username: config.adyen.webhookUsername,
+          password: config.adyen.webhookPassword,
+        },
+        webhookDelayMs: config.simulator.webhookDelayMs,
+        pendingDelayMs: config.simulator.pendingDelayMs,
+        offerTtlMs: config.simulator.offerTtlMs,
+        log,
+      }).catch((error: unknown) => {
+        throw portProblem(error, "SIMULATOR_PORT", simulatorPort, "127.0.0.1");
+      });
+    }
+    return await serveGateway(config, log, tuning, {
+      stores,
+      server,
+      url,
+      simulator,
+      connections,
+      ready: (listener) => (serve = listener),
     });
+  } catch (error) {
+    // Nothing half-started is left behind: the port, the simulator and the database are released.
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await simulator?.close();
+    await stores.close();
+    throw error;
   }
+}
 
-  const stores = await openStores(config.databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs }).catch((error: unknown) => {
-    // One line naming the variable and the server, never the URL itself: it may carry the password.
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ConfigError("DATABASE_URL", `cannot open the database at ${databaseServer(config.databaseUrl)}: ${reason}`);
-  });
-  const feed = new InProcessStatusFeed();
+interface Started {
+  stores: Stores;
+  server: Server;
+  url: string;
+  simulator: RunningSimulator | null;
+  connections: ReturnType<typeof trackConnections>;
+  /** Installs the routes in place of the start-up 503. */
+  ready: (listener: RequestListener) => void;
+}
+
+async function serveGateway(
+  config: Config,
+  log: (line: string) => void,
+  tuning: GatewayTuning,
+  { stores, server, url, simulator, connections, ready }: Started,
+): Promise<Gateway> {
+  // With REDIS_URL, changes committed by any instance reach this one's subscribers (docs/contract.md).
+  const redisFeed = config.redisUrl ? await RedisStatusFeed.connect(config.redisUrl, stores.payments, log) : null;
+  const feed = redisFeed ?? new InProcessStatusFeed();
   const metrics = new GatewayMetrics();
   metrics.countSubscriptions(() => feed.active);
   const webhooks = new PaymentWebhooks({
@@ -131,20 +181,27 @@ export async function startGateway(
     log,
     sweep: tuning.webhookSweep,
   });
-  const provider = new AdyenCheckout({
+  const checkout = new AdyenCheckout({
     environment: config.adyen.environment,
     apiKey: config.adyen.apiKey,
     merchantAccount: config.adyen.merchantAccount,
     liveUrlPrefix: config.adyen.liveUrlPrefix,
     timeoutMs: config.adyen.timeoutMs,
     simulatorUrl: config.simulator?.url ?? simulator?.url,
+    log,
   });
+  const provider = new CachingProvider(checkout, {
+    paymentMethodsTtlMs: config.limits.paymentMethodsCacheMs,
+    storedMethodsIntervalMs: config.limits.storedMethodsLookupIntervalMs,
+  });
+  const clientSecrets = new ClientSecrets(config.clientSecretKeys);
   const payments = new Payments({
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
     provider,
     events: feed,
     returnUrls: new ReturnUrlPolicy(config.returnUrlAllowlist),
+    clientSecrets,
     webhooks,
   });
   const storedPaymentMethods = new StoredPaymentMethods({
@@ -164,23 +221,32 @@ export async function startGateway(
     maxResendBackoffMs: MAX_REFUND_RESEND_BACKOFF_MS,
   });
   const resender = every(REFUND_RESEND_INTERVAL_MS, () => refunds.resendDue(), log);
-  const authenticator = new ApiKeyAuthenticator(config.apiKeys);
+  const authenticator = new Authenticator(config.apiKeys, clientSecrets);
+  const keyAdvice = config.devApiKeyFile
+    ? `in simulator mode: the dev key printed at start, also in ${config.devApiKeyFile}`
+    : "see GATEWAY_API_KEYS";
+  const authHint = `send Authorization: Bearer <api key> (${keyAdvice}), or a payment's client secret`;
 
   const schema = await buildGatewaySchema(feed);
   const armor = new ApolloArmor(armorConfig()).protect();
   const apollo = new ApolloServer<GatewayContext>({
     gateway: jitExecution(schema),
-    formatError: clientErrorFormatter({ production: config.production }),
+    // Apollo's default store sizes a document by its JSON, which leaves out the (comment-padded) text it keeps.
+    documentStore: documentStore(),
+    formatError: clientErrorFormatter({ production: config.production, log }),
+    parseOptions: PARSE_OPTIONS,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
     // main.ts owns the signals: Apollo's own handler would re-raise SIGTERM before requests drain.
     stopOnTerminationSignals: false,
     csrfPrevention: true,
     introspection: !config.production,
-    validationRules: armor.validationRules,
+    validationRules: [...armor.validationRules, AdyenFieldsOnceRule],
     plugins: [
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
+      httpOperationGuard<GatewayContext>(),
+      adyenRateLimit(new RateLimiter(config.limits.adyenOperationsPerMinute)),
       ApolloServerPluginCacheControlDisabled(),
       config.production
         ? ApolloServerPluginLandingPageDisabled()
@@ -193,26 +259,37 @@ export async function startGateway(
   });
   await apollo.start();
 
-  handleRequests(server, {
-    graphql: graphqlRoute(apollo, (request) => ({
-      owner: authenticator.authenticate(request.headers.authorization),
-      payments,
-      storedPaymentMethods,
-      refunds,
-    })),
-    webhook: webhookRoute({
-      webhooks,
-      username: config.adyen.webhookUsername,
-      password: config.adyen.webhookPassword,
-      hmacKeys: config.adyen.hmacKeys,
+  ready(
+    requestHandler({
+      graphql: graphqlRoute(
+        apollo,
+        (request) => ({
+          principal: authenticator.authenticate(request.headers.authorization),
+          authHint,
+          payments,
+          storedPaymentMethods,
+          refunds,
+        }),
+        (request) => authenticator.authenticate(request.headers.authorization) !== null,
+      ),
+      webhook: webhookRoute({
+        webhooks,
+        username: config.adyen.webhookUsername,
+        password: config.adyen.webhookPassword,
+        hmacKeys: config.adyen.hmacKeys,
+        log,
+      }),
+      // The demo checkout exists in simulator mode only; its server part uses the first API key (the dev key).
+      demo: config.simulator ? demoRoute({ gatewayUrl: url, apiKey: [...config.apiKeys.keys()][0]!, log }) : undefined,
+      ready: async () => {
+        await stores.payments.ping();
+        await redisFeed?.ping();
+        return true;
+      },
       log,
+      admit: limitConnections(server, config.limits),
     }),
-    ready: async () => {
-      await stores.payments.ping();
-      return true;
-    },
-    log,
-  });
+  );
   const subscriptions = serveSubscriptions(server, {
     schema,
     production: config.production,
@@ -220,7 +297,11 @@ export async function startGateway(
     storedPaymentMethods,
     refunds,
     authenticate: (authorization) => authenticator.authenticate(authorization),
+    authHint,
+    log,
+    limits: config.limits,
   });
+  server.on("upgrade", (_request, socket) => connections.release(socket as Socket));
   // Items acknowledged before a crash but not applied are applied now, then the sweep retries what still fails.
   await webhooks.startSweeping();
 
@@ -229,21 +310,73 @@ export async function startGateway(
     server,
     simulator,
     metrics,
-    async close() {
-      // Stop accepting, let in-flight requests finish, then release what they used.
-      const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-      // A connection whose request finishes during shutdown would otherwise idle until keep-alive times out.
-      const reaper = setInterval(() => server.closeIdleConnections(), 50);
-      server.closeIdleConnections();
-      await subscriptions.close();
-      await drained;
-      await resender.stop();
-      clearInterval(reaper);
-      await webhooks.stop();
-      await webhooks.idle();
-      await simulator?.close();
-      await apollo.stop();
-      await stores.close();
+    async close(graceMs = SHUTDOWN_GRACE_MS) {
+      const failures: unknown[] = [];
+      // Each step runs even when one before it failed: the webhook queue and the store are always drained and closed.
+      const step = async (run: () => Promise<void> | undefined) => {
+        try {
+          await run();
+        } catch (error) {
+          failures.push(error);
+        }
+      };
+      await step(() => subscriptions.close());
+      await step(() => connections.close(graceMs));
+      await step(() => resender.stop());
+      await step(() => webhooks.stop());
+      await step(() => webhooks.idle());
+      await step(() => simulator?.close());
+      await step(() => apollo.stop());
+      await step(async () => redisFeed?.close());
+      await step(() => stores.close());
+      if (failures.length > 0) throw failures[0];
     },
   };
+}
+
+/** Opens the database; one that cannot be opened for writing is a configuration problem named in one line. */
+async function openDatabase(databaseUrl: string, tuning: GatewayTuning): Promise<Stores> {
+  try {
+    return await openStores(databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs });
+  } catch (error) {
+    if (!databaseUrl.startsWith("file:")) {
+      // One line naming the variable and the server, never the URL itself: it may carry the password.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ConfigError("DATABASE_URL", `cannot open the database at ${databaseServer(databaseUrl)}: ${reason}`);
+    }
+    const code = (error as { code?: unknown }).code;
+    // SQLite's message says what is wrong with the file; a system error's code says it without echoing the path.
+    const reason =
+      typeof code === "string" && code.startsWith("SQLITE_")
+        ? `${(error as Error).message} (${code})`
+        : typeof code === "string"
+          ? code
+          : error instanceof Error
+            ? error.name
+            : "unknown error";
+    throw new ConfigError("DATABASE_URL", `cannot be opened for writing: ${reason}`);
+  }
+}
+
+async function listen(server: Server, port: number, host: string, variable: string): Promise<void> {
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    throw portProblem(error, variable, port, host);
+  }
+}
+
+/** A port we cannot listen on, as one line naming the variable to change; any other error as it is. */
+function portProblem(error: unknown, variable: string, port: number, host: string): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (code === "EADDRINUSE") return new ConfigError(variable, `${port} is already in use on ${host}: set ${variable} to a free port`);
+  if (code === "EACCES") return new ConfigError(variable, `${port} needs privileges on ${host}: set ${variable} to a port above 1023`);
+  if (code === "EADDRNOTAVAIL") return new ConfigError("HOST", `${host} is not an address of this machine`);
+  return error;
 }

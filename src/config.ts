@@ -11,6 +11,8 @@ export interface Config {
   /** `NODE_ENV=production`: no Sandbox, no introspection, no stack traces. */
   production: boolean;
   databaseUrl: string;
+  /** Status changes fan out through this Redis to every instance; null: in this process only. */
+  redisUrl: string | null;
   adyen: {
     environment: AdyenEnvironment;
     apiKey: string;
@@ -33,8 +35,35 @@ export interface Config {
     pendingDelayMs: number;
     offerTtlMs: number;
   } | null;
+  /** Hex keys client secrets are derived with: the current key first; the previous one is accepted during a rotation. */
+  clientSecretKeys: string[];
   /** Printed at start in simulator mode, so a developer can call the API at once. */
   generatedDevApiKey: string | null;
+  /** Simulator mode: CLIENT_SECRET_KEY was not set and this one was generated. */
+  generatedClientSecretKey: string | null;
+  /** Where the generated dev key is kept across restarts (set by dev-secrets.ts, not by the environment). */
+  devApiKeyFile: string | null;
+  limits: Limits;
+}
+
+/** What one client may hold of the gateway (README "Security" lists them with their variables). */
+export interface Limits {
+  /** A request's headers must have arrived within this. */
+  headersTimeoutMs: number;
+  /** A whole request, body included, must have arrived within this. */
+  requestTimeoutMs: number;
+  /** Open connections served on every route; above it, only webhooks and health checks. */
+  maxConnections: number;
+  /** Connections kept beyond maxConnections for /webhooks/adyen, /healthz and /readyz. */
+  reservedConnections: number;
+  maxSocketsPerKey: number;
+  maxSubscriptionsPerSocket: number;
+  /** Operations calling Adyen that one API key may send per minute. */
+  adyenOperationsPerMinute: number;
+  /** How long one paymentMethods answer of Adyen is reused for the same input. */
+  paymentMethodsCacheMs: number;
+  /** A shopper's stored methods are looked up at Adyen at most once per this. */
+  storedMethodsLookupIntervalMs: number;
 }
 
 /** A bad environment variable: the message is one line that names it, and never echoes its value. */
@@ -93,6 +122,12 @@ export function loadConfig(env: Env = process.env): Config {
     generatedDevApiKey = `dev_${secret()}`;
     apiKeysText = `dev:${generatedDevApiKey}`;
   }
+  const clientSecretKeyText = required("CLIENT_SECRET_KEY");
+  const generatedClientSecretKey = clientSecretKeyText === undefined ? randomBytes(32).toString("hex") : null;
+  const clientSecretKeys = [readClientSecretKey("CLIENT_SECRET_KEY", clientSecretKeyText ?? generatedClientSecretKey!)];
+  if (env.CLIENT_SECRET_KEY_PREVIOUS) {
+    clientSecretKeys.push(readClientSecretKey("CLIENT_SECRET_KEY_PREVIOUS", env.CLIENT_SECRET_KEY_PREVIOUS));
+  }
   const allowlistText = required("RETURN_URL_ALLOWLIST") ?? "http://localhost,http://127.0.0.1";
 
   const port = readInt(env, "PORT", 4000, 0, 65535);
@@ -103,6 +138,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     production: env.NODE_ENV === "production",
     databaseUrl: readDatabaseUrl(env),
+    redisUrl: readRedisUrl(env),
     adyen: {
       environment,
       apiKey,
@@ -124,7 +160,31 @@ export function loadConfig(env: Env = process.env): Config {
           offerTtlMs: readInt(env, "SIMULATOR_OFFER_TTL_SECONDS", 900, 1, 86_400) * 1000,
         }
       : null,
+    clientSecretKeys,
     generatedDevApiKey,
+    generatedClientSecretKey,
+    devApiKeyFile: null,
+    limits: readLimits(env),
+  };
+}
+
+function readLimits(env: Env): Limits {
+  const headersTimeoutMs = readInt(env, "HTTP_HEADERS_TIMEOUT_MS", 5_000, 100, 300_000);
+  const requestTimeoutMs = readInt(env, "HTTP_REQUEST_TIMEOUT_MS", 15_000, 100, 600_000);
+  // node:http refuses a header timeout longer than the whole request's.
+  if (headersTimeoutMs > requestTimeoutMs) {
+    throw new ConfigError("HTTP_HEADERS_TIMEOUT_MS", "must not exceed HTTP_REQUEST_TIMEOUT_MS");
+  }
+  return {
+    headersTimeoutMs,
+    requestTimeoutMs,
+    maxConnections: readInt(env, "MAX_CONNECTIONS", 10_000, 1, 1_000_000),
+    reservedConnections: readInt(env, "RESERVED_CONNECTIONS", 100, 1, 100_000),
+    maxSocketsPerKey: readInt(env, "MAX_SOCKETS_PER_KEY", 100, 1, 1_000_000),
+    maxSubscriptionsPerSocket: readInt(env, "MAX_SUBSCRIPTIONS_PER_SOCKET", 100, 1, 100_000),
+    adyenOperationsPerMinute: readInt(env, "ADYEN_RATE_LIMIT_PER_MINUTE", 600, 1, 1_000_000),
+    paymentMethodsCacheMs: readInt(env, "PAYMENT_METHODS_CACHE_SECONDS", 60, 0, 3_600) * 1000,
+    storedMethodsLookupIntervalMs: readInt(env, "STORED_METHODS_LOOKUP_SECONDS", 10, 0, 3_600) * 1000,
   };
 }
 
@@ -168,6 +228,20 @@ export function databaseServer(url: string): string {
   return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
 }
 
+/** The message never repeats the URL: it may hold a password. */
+function readRedisUrl(env: Env): string | null {
+  const text = env.REDIS_URL;
+  if (text === undefined || text === "") return null;
+  const url = URL.canParse(text) ? new URL(text) : null;
+  if (!url || (url.protocol !== "redis:" && url.protocol !== "rediss:") || !url.hostname) {
+    throw new ConfigError("REDIS_URL", "must be redis://[user:password@]host[:port][/db] or rediss://…");
+  }
+  if (url.pathname !== "" && url.pathname !== "/" && !/^\/\d{1,2}$/.test(url.pathname)) {
+    throw new ConfigError("REDIS_URL", "must name a database by its number, such as /0");
+  }
+  return text;
+}
+
 function readHttpUrl(name: string, value: string): string {
   const url = URL.canParse(value) ? new URL(value) : null;
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) throw new ConfigError(name, "must be an http(s) URL");
@@ -179,20 +253,29 @@ function readHmacKey(name: string, value: string): string {
   return value;
 }
 
-/** A name may have several secrets: that is how a key is rotated without the app losing its payments. */
+function readClientSecretKey(name: string, value: string): string {
+  if (!/^(?:[0-9A-Fa-f]{2}){32,}$/.test(value)) throw new ConfigError(name, "must be a hex key of at least 32 bytes (64 hex digits)");
+  return value;
+}
+
+/**
+ * A name may have several secrets: that is how a key is rotated without the app losing its payments. Errors name
+ * the entry by its position only: a secret written where the name belongs must not be printed.
+ */
 function readApiKeys(text: string): Map<string, string> {
   const keys = new Map<string, string>();
-  for (const pair of text.split(",")) {
+  for (const [index, pair] of text.split(",").entries()) {
+    const entry = `entry ${index + 1}`;
     const colon = pair.indexOf(":");
     const name = pair.slice(0, colon).trim();
     const key = pair.slice(colon + 1).trim();
     if (colon < 1 || !/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
-      throw new ConfigError("GATEWAY_API_KEYS", "must be comma-separated name:secret pairs (name: letters, digits, _ . -)");
+      throw new ConfigError("GATEWAY_API_KEYS", `${entry} must be name:secret (name: letters, digits, _ . -)`);
     }
     if (!/^[\x21-\x7e]{16,256}$/.test(key)) {
-      throw new ConfigError("GATEWAY_API_KEYS", `secret of '${name}' must be 16–256 printable characters`);
+      throw new ConfigError("GATEWAY_API_KEYS", `${entry}: the secret must be 16–256 printable characters`);
     }
-    if (keys.has(key)) throw new ConfigError("GATEWAY_API_KEYS", `has the secret of '${name}' twice`);
+    if (keys.has(key)) throw new ConfigError("GATEWAY_API_KEYS", `${entry} repeats the secret of an earlier entry`);
     keys.set(key, name);
   }
   return keys;

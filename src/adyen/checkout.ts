@@ -5,6 +5,7 @@ import { type Amount, type Channel, KAKAOPAY, type Payment, type RecurringProces
 import type { Refund } from "../payments/refund.js";
 import type { ProviderStoredPaymentMethod } from "../payments/stored-payment-method.js";
 import type { PaymentMethodOffer, PaymentProvider, ProviderPaymentResult } from "../payments/ports.js";
+import { classifyAdyenFailure, unavailableReason } from "./failures.js";
 import { AdyenHttpClient } from "./http-client.js";
 
 const { Client, CheckoutAPI, EnvironmentEnum, HttpClientException } = adyen;
@@ -13,6 +14,8 @@ type PaymentRequest = Types.checkout.PaymentRequest;
 
 /** Adyen's errorCode for a token it does not have (any more). */
 const CONTRACT_NOT_FOUND = "800";
+/** Adyen's messages are a sentence; a longer one is cut rather than passed on whole. */
+const MAX_PROVIDER_MESSAGE_LENGTH = 500;
 
 const RECURRING_MODEL: Record<RecurringProcessingModel, PaymentRequest["recurringProcessingModel"]> = {
   SUBSCRIPTION: CheckoutTypes.PaymentRequest.RecurringProcessingModelEnum.Subscription,
@@ -27,7 +30,11 @@ export interface AdyenCheckoutOptions {
   timeoutMs: number;
   /** Where the simulator listens, in simulator mode. */
   simulatorUrl?: string;
+  log: (line: string) => void;
 }
+
+/** Adyen's operations as docs/contract.md "Operations" names them. */
+type AdyenOperation = "paymentMethods" | "payments" | "paymentsDetails" | "storedPaymentMethods" | "refunds";
 
 const CHANNEL: Record<Channel, Types.checkout.PaymentRequest.ChannelEnum> = {
   ANDROID: "Android" as Types.checkout.PaymentRequest.ChannelEnum,
@@ -76,7 +83,7 @@ export class AdyenCheckout implements PaymentProvider {
     shopperLocale: string | null;
     channel: Channel | null;
   }): Promise<PaymentMethodOffer[]> {
-    const response = await this.call(() =>
+    const response = await this.call("paymentMethods", () =>
       this.checkout.PaymentsApi.paymentMethods({
         merchantAccount: this.options.merchantAccount,
         amount: query.amount,
@@ -109,7 +116,7 @@ export class AdyenCheckout implements PaymentProvider {
           }
         : {}),
     };
-    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
+    return this.paymentCall("payments", idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
   async chargeStoredPaymentMethod(payment: Payment, idempotencyKey: string): Promise<ProviderPaymentResult> {
@@ -131,12 +138,12 @@ export class AdyenCheckout implements PaymentProvider {
       shopperInteraction: CheckoutTypes.PaymentRequest.ShopperInteractionEnum.ContAuth,
       recurringProcessingModel: RECURRING_MODEL[payment.recurringProcessingModel],
     };
-    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
+    return this.paymentCall("payments", idempotencyKey, () => this.checkout.PaymentsApi.payments(request, { idempotencyKey }));
   }
 
   async listStoredPaymentMethods(owner: ApiKeyName, shopperReference: string): Promise<ProviderStoredPaymentMethod[]> {
     const atAdyen = adyenShopperReference(owner, shopperReference);
-    const response = await this.call(() =>
+    const response = await this.call("storedPaymentMethods", () =>
       this.checkout.RecurringApi.getTokensForStoredPaymentDetails(atAdyen, this.options.merchantAccount),
     );
     return (response.storedPaymentMethods ?? []).flatMap((method) =>
@@ -155,7 +162,7 @@ export class AdyenCheckout implements PaymentProvider {
 
   async disableStoredPaymentMethod(owner: ApiKeyName, id: StoredPaymentMethodId, shopperReference: string): Promise<void> {
     try {
-      await this.call(() =>
+      await this.call("storedPaymentMethods", () =>
         this.checkout.RecurringApi.deleteTokenForStoredPaymentDetails(
           id,
           adyenShopperReference(owner, shopperReference),
@@ -173,7 +180,7 @@ export class AdyenCheckout implements PaymentProvider {
     if (!payment.pspReference) throw new Error(`payment ${payment.id} has no pspReference to refund`);
     const paymentPspReference = payment.pspReference;
     try {
-      const response = await this.call(() =>
+      const response = await this.call("refunds", () =>
         this.checkout.ModificationsApi.refundCapturedPayment(
           paymentPspReference,
           { merchantAccount: this.options.merchantAccount, amount: refund.amount, reference: refund.reference },
@@ -188,18 +195,21 @@ export class AdyenCheckout implements PaymentProvider {
   }
 
   async submitDetails(details: Record<string, string>, idempotencyKey: string): Promise<ProviderPaymentResult> {
-    return this.paymentCall(idempotencyKey, () => this.checkout.PaymentsApi.paymentsDetails({ details }, { idempotencyKey }));
+    return this.paymentCall("paymentsDetails", idempotencyKey, () =>
+      this.checkout.PaymentsApi.paymentsDetails({ details }, { idempotencyKey }),
+    );
   }
 
   /** A /payments or /payments/details call, with `action` taken verbatim from Adyen's raw answer. */
   private async paymentCall(
+    operation: AdyenOperation,
     idempotencyKey: string,
     request: () => Promise<Types.checkout.PaymentResponse | Types.checkout.PaymentDetailsResponse>,
   ): Promise<ProviderPaymentResult> {
     let response: Types.checkout.PaymentResponse | Types.checkout.PaymentDetailsResponse;
     let body: string | undefined;
     try {
-      response = await this.call(request);
+      response = await this.call(operation, request, idempotencyKey);
     } finally {
       body = this.http.takeRawAnswer(idempotencyKey);
     }
@@ -218,27 +228,42 @@ export class AdyenCheckout implements PaymentProvider {
     return `${this.logoHost}/checkoutshopper/images/logos/${encodeURIComponent(type)}.svg`;
   }
 
-  /** Adyen's 4xx -> PROVIDER_REJECTED with its errorCode; timeouts, network errors and 5xx -> PROVIDER_UNAVAILABLE. */
-  private async call<T>(request: () => Promise<T>): Promise<T> {
+  /**
+   * Adyen's verdicts -> PROVIDER_REJECTED with its errorCode and message; no answer or a transient one ->
+   * PROVIDER_UNAVAILABLE. Every failure is logged with what an operator needs, never the API key or the request.
+   */
+  private async call<T>(operation: AdyenOperation, request: () => Promise<T>, idempotencyKey?: string): Promise<T> {
+    const started = performance.now();
     try {
       return await request();
     } catch (error) {
-      if (
-        error instanceof HttpClientException &&
-        error.statusCode >= 400 &&
-        error.statusCode < 500 &&
-        error.statusCode !== 408 &&
-        error.statusCode !== 429
-      ) {
-        throw new GatewayError(
-          ErrorCode.PROVIDER_REJECTED,
-          `Adyen rejected the request${error.errorCode ? ` (errorCode ${error.errorCode})` : ""}`,
-          {
-            providerErrorCode: error.errorCode,
-          },
-        );
+      const latencyMs = Math.round(performance.now() - started);
+      const http = error instanceof HttpClientException ? error : undefined;
+      const kind = http ? classifyAdyenFailure(http.statusCode, http.errorCode) : "unavailable";
+      this.options.log(
+        [
+          `adyen ${operation} failed: ${kind}`,
+          `status=${http ? http.statusCode || "none" : "unknown"}`,
+          `errorCode=${http?.errorCode ?? "none"}`,
+          ...(http?.apiError?.pspReference ? [`pspReference=${http.apiError.pspReference}`] : []),
+          ...(idempotencyKey ? [`idempotencyKey=${idempotencyKey}`] : []),
+          `latencyMs=${latencyMs}`,
+          // Adyen's message names no secret; an exception of our own (e.g. the library parsing) is named, not quoted.
+          `message=${JSON.stringify(http ? (http.apiError?.message ?? http.message) : error instanceof Error ? error.name : "unknown")}`,
+        ].join(" "),
+      );
+      if (http && kind === "rejected") {
+        // Adyen's message says what was wrong with the request and names no secret (docs/contract.md "Errors").
+        const message = http.apiError?.message?.trim().slice(0, MAX_PROVIDER_MESSAGE_LENGTH);
+        throw new GatewayError(ErrorCode.PROVIDER_REJECTED, message || `Adyen rejected the request (HTTP ${http.statusCode})`, {
+          providerErrorCode: http.errorCode,
+        });
       }
-      throw new GatewayError(ErrorCode.PROVIDER_UNAVAILABLE, "Adyen is unavailable; retrying with the same idempotencyKey is safe");
+      // What a retry means depends on the request: the use case that made it says so (src/payments/use-cases.ts).
+      throw new GatewayError(
+        ErrorCode.PROVIDER_UNAVAILABLE,
+        http ? unavailableReason(http.statusCode, http.errorCode, http.message) : "Adyen's answer could not be read",
+      );
     }
   }
 }

@@ -1,4 +1,5 @@
 import adyen from "@adyen/api-library";
+import type { ApiError } from "@adyen/api-library/lib/src/typings/apiError.js";
 import type { IRequest } from "@adyen/api-library/lib/src/typings/requestOptions.js";
 
 // The library is CommonJS without an exports map: plain Node only sees its default export (docs/stack.md #1).
@@ -67,18 +68,22 @@ export class AdyenHttpClient {
       body = await response.text();
     } catch (error) {
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      throw new HttpClientException({
+      const noAnswer = new HttpClientException({
         message: timedOut ? `Adyen did not answer within ${this.options.timeoutMs} ms` : "Adyen could not be reached",
-        statusCode: 0,
         errorCode: timedOut ? "TIMEOUT" : "NETWORK",
       });
+      // The library's constructor turns a missing or 0 statusCode into 500; 0 says there was no HTTP answer at all.
+      noAnswer.statusCode = 0;
+      throw noAnswer;
     }
     if (!response.ok) {
+      const apiError = adyenError(body);
       throw new HttpClientException({
         message: `HTTP Exception: ${response.status}`,
         statusCode: response.status,
         responseBody: body,
-        errorCode: adyenErrorCode(body),
+        errorCode: apiError?.errorCode,
+        apiError,
       });
     }
     if (requestOptions.idempotencyKey) this.rawAnswers.set(requestOptions.idempotencyKey, body);
@@ -86,14 +91,17 @@ export class AdyenHttpClient {
   }
 }
 
-function adyenErrorCode(body: string): string | undefined {
+/** Adyen's error body (the spec's ServiceError): its errorCode, message and pspReference, where they are strings. */
+function adyenError(body: string): ApiError | undefined {
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(body);
-    if (parsed && typeof parsed === "object" && "errorCode" in parsed && typeof parsed.errorCode === "string") {
-      return parsed.errorCode;
-    }
+    parsed = JSON.parse(body);
   } catch {
-    // Not Adyen's JSON error body (e.g. a proxy's HTML page): there is no errorCode to report.
+    // Not Adyen's JSON error body (e.g. a proxy's HTML page): there is nothing of Adyen's to report.
+    return undefined;
   }
-  return undefined;
+  if (!parsed || typeof parsed !== "object") return undefined;
+  const fields = parsed as Record<string, unknown>;
+  const text = (name: string): string | undefined => (typeof fields[name] === "string" ? fields[name] : undefined);
+  return { errorCode: text("errorCode"), message: text("message"), pspReference: text("pspReference") };
 }

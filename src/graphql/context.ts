@@ -1,32 +1,54 @@
+import { ClientSecrets, type Principal } from "../payments/client-secret.js";
 import { ErrorCode, GatewayError } from "../payments/errors.js";
 import type { ApiKeyName } from "../payments/ids.js";
 import type { Refunds } from "../payments/refunds.js";
 import type { StoredPaymentMethods } from "../payments/stored-payment-methods.js";
 import type { Payments } from "../payments/use-cases.js";
 
-/** What every resolver gets: the caller's API key name (null when unauthenticated) and the use cases. */
+/** What every resolver gets: who is calling (null when unauthenticated), how to authenticate, and the use cases. */
 export type GatewayContext = {
-  owner: ApiKeyName | null;
+  principal: Principal | null;
+  /** The UNAUTHENTICATED message's advice on which credential to send. */
+  authHint: string;
   payments: Payments;
   storedPaymentMethods: StoredPaymentMethods;
   refunds: Refunds;
 };
 
-/** Maps `Bearer <secret>` to the key's name; the secret itself goes no further than this lookup. */
-export class ApiKeyAuthenticator {
-  constructor(private readonly keys: ReadonlyMap<string, string>) {}
+/**
+ * Maps `Bearer <credential>` to a server key's name or to the payment a client secret is for; the credential itself
+ * goes no further than this check.
+ */
+export class Authenticator {
+  constructor(
+    private readonly keys: ReadonlyMap<string, string>,
+    private readonly clientSecrets: ClientSecrets,
+  ) {}
 
-  authenticate(authorization: unknown): ApiKeyName | null {
+  authenticate(authorization: unknown): Principal | null {
     if (typeof authorization !== "string") return null;
-    const match = /^Bearer ([\x21-\x7e]{1,256})$/.exec(authorization);
-    const name = match?.[1] ? this.keys.get(match[1]) : undefined;
-    return (name as ApiKeyName | undefined) ?? null;
+    const credential = /^Bearer ([\x21-\x7e]{1,256})$/.exec(authorization)?.[1];
+    if (!credential) return null;
+    if (ClientSecrets.isClientSecret(credential)) return this.clientSecrets.verify(credential);
+    const name = this.keys.get(credential);
+    return name ? { kind: "server", owner: name as ApiKeyName } : null;
   }
 }
 
+/** Any valid credential: a server key, or a client secret (which the use case then holds to its one payment). */
+export function requirePrincipal(context: GatewayContext): Principal {
+  if (!context.principal) throw new GatewayError(ErrorCode.UNAUTHENTICATED, context.authHint);
+  return context.principal;
+}
+
+/** A server API key: a client secret has no payment of its own to act on here (docs/contract.md, Authentication). */
 export function requireOwner(context: GatewayContext): ApiKeyName {
-  if (!context.owner) {
-    throw new GatewayError(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <api key> (see GATEWAY_API_KEYS)");
+  const principal = requirePrincipal(context);
+  if (principal.kind !== "server") {
+    throw new GatewayError(
+      ErrorCode.UNAUTHENTICATED,
+      "this operation needs a server API key; a client secret only reads, submits details for and follows its own payment",
+    );
   }
-  return context.owner;
+  return principal.owner;
 }

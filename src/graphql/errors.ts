@@ -11,7 +11,25 @@ function rootCause(error: unknown): unknown {
   return cause;
 }
 
-const CLIENT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_REQUEST", ErrorCode.BAD_USER_INPUT]);
+/** Parse and validation failures are the client's input: BAD_USER_INPUT (docs/contract.md, Errors). */
+const INPUT_MISTAKES = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", ErrorCode.BAD_USER_INPUT]);
+
+/**
+ * Apollo's codes for a request it could not run; clients act on them as they are (an APQ client resends the query on
+ * PERSISTED_QUERY_NOT_FOUND), so they pass unchanged.
+ */
+const REQUEST_MISTAKES = new Set([
+  "BAD_REQUEST",
+  "OPERATION_RESOLUTION_FAILURE",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+]);
+
+/** Apollo marks some request errors with a 4xx status and no code (e.g. an APQ hash that does not match). */
+function isClientStatus(error: unknown): boolean {
+  const status = (error as { extensions?: { http?: { status?: unknown } } } | null)?.extensions?.http?.status;
+  return typeof status === "number" && status >= 400 && status < 500;
+}
 
 /** graphql-js ends some validation messages with "Did you mean …?" suggestions, which name schema fields and types. */
 const SUGGESTION = / ?Did you mean(.+?)\?$/;
@@ -20,35 +38,50 @@ export type ErrorFormatter = (formatted: GraphQLFormattedError, error: unknown) 
 
 /**
  * The one error policy of both transports (Apollo over HTTP, graphql-ws): every error a client sees is shaped here.
- * GatewayErrors keep their code, field and providerErrorCode; parse and validation failures become BAD_USER_INPUT,
- * without field suggestions in production (they reveal the schema that introspection hides); anything else is an
- * internal error with nothing of its insides.
+ * GatewayErrors keep their code and details (field, providerErrorCode, paymentId, retryAfterSeconds); parse and
+ * validation failures become BAD_USER_INPUT, without field suggestions in production (they reveal the schema that
+ * introspection hides); Apollo's request errors keep their code; anything else is our bug: INTERNAL_SERVER_ERROR with
+ * nothing of its insides, logged once with its stack.
  */
-export function clientErrorFormatter({ production }: { production: boolean }): ErrorFormatter {
+export function clientErrorFormatter({ production, log }: { production: boolean; log: (line: string) => void }): ErrorFormatter {
   return (formatted, error) => {
-    const shaped = formatError(formatted, error);
-    if (!production || shaped.extensions?.code !== ErrorCode.BAD_USER_INPUT || rootCause(error) instanceof GatewayError) return shaped;
-    return { ...shaped, message: shaped.message.replace(SUGGESTION, "") };
+    const original = rootCause(error);
+    if (original instanceof GatewayError) {
+      const { field, providerErrorCode, paymentId, retryAfterSeconds } = original.details;
+      return {
+        message: original.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: {
+          code: original.code,
+          ...(field ? { field } : {}),
+          ...(providerErrorCode ? { providerErrorCode } : {}),
+          ...(paymentId ? { paymentId } : {}),
+          ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+        },
+      };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === "string" && INPUT_MISTAKES.has(code)) {
+      const message = production ? formatted.message.replace(SUGGESTION, "") : formatted.message;
+      return { message, locations: formatted.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } };
+    }
+    if (typeof code === "string" && REQUEST_MISTAKES.has(code)) {
+      return { message: formatted.message, extensions: { code } };
+    }
+    if (isClientStatus(error)) return { message: formatted.message, extensions: { code: "BAD_REQUEST" } };
+    const where = formatted.path ? ` at ${formatted.path.join(".")}` : "";
+    log(`internal error${where}: ${stackOf(original ?? error)}`);
+    return {
+      message: "Internal error",
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: "INTERNAL_SERVER_ERROR" },
+    };
   };
 }
 
-function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = rootCause(error);
-  if (original instanceof GatewayError) {
-    return {
-      message: original.message,
-      locations: formatted.locations,
-      path: formatted.path,
-      extensions: {
-        code: original.code,
-        ...(original.details.field ? { field: original.details.field } : {}),
-        ...(original.details.providerErrorCode ? { providerErrorCode: original.details.providerErrorCode } : {}),
-      },
-    };
-  }
-  const code = formatted.extensions?.code;
-  if (typeof code === "string" && CLIENT_MISTAKES.has(code)) {
-    return { message: formatted.message, locations: formatted.locations, extensions: { code: ErrorCode.BAD_USER_INPUT } };
-  }
-  return { message: "Internal error", locations: formatted.locations, path: formatted.path, extensions: { code: "INTERNAL_SERVER_ERROR" } };
+/** An error's stack (which starts with its name and message) for the operator's log. */
+export function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
 }

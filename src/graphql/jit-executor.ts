@@ -2,23 +2,29 @@ import type { GatewayExecutor, GatewayInterface } from "@apollo/server-gateway-i
 import { type ExecutionResult, GraphQLError, type GraphQLSchema, printSchema } from "graphql";
 import { compileQuery, type CompiledQuery, isCompiledQuery } from "graphql-jit";
 import { ErrorCode } from "../payments/errors.js";
+import { ByteCappedCache, documentBytes } from "./document-cache.js";
 
-/** Compiled operations kept at most; the documents apps send are few and fixed. */
-const MAX_COMPILED = 1000;
+/** Bytes of compiled operations kept at most; the documents apps send are few and fixed. */
+const COMPILED_CACHE_BYTES = 32 * 1024 * 1024;
+/** A compiled operation keeps its document and generated functions: a few times the document's own bytes. */
+const COMPILED_PER_DOCUMENT_BYTE = 4;
 
 /**
  * Executes operations with graphql-jit behind Apollo's `gateway` hook (Apollo 5 has no other executor option). It runs
  * after Apollo's own parse and validation, so graphql-armor's rules still apply; each document is compiled once.
  */
 export function jitExecution(schema: GraphQLSchema): GatewayInterface {
-  const compiled = new Map<string, CompiledQuery | ExecutionResult>();
+  const compiled = new ByteCappedCache<{ query: CompiledQuery | ExecutionResult; bytes: number }>(
+    COMPILED_CACHE_BYTES,
+    (entry) => entry.bytes,
+  );
   const executor: GatewayExecutor = async (request) => {
-    const key = `${request.operationName ?? ""}\u0000${request.source}`;
-    let query = compiled.get(key);
+    // Apollo's queryHash is the SHA-256 of the text: the key never holds a copy of a large document.
+    const key = `${request.queryHash}:${request.operationName ?? ""}`;
+    let query = compiled.get(key)?.query;
     if (!query) {
-      if (compiled.size >= MAX_COMPILED) compiled.clear();
       query = compileQuery(schema, request.document, request.operationName ?? undefined);
-      compiled.set(key, query);
+      compiled.set(key, { query, bytes: COMPILED_PER_DOCUMENT_BYTE * documentBytes(request.document) });
     }
     if (!isCompiledQuery(query)) return query;
     const result = await query.query(undefined, request.context, request.request.variables ?? {});

@@ -2,7 +2,7 @@ import { JSONResolver } from "graphql-scalars";
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import type { VisiblePayment } from "../payments/payment.js";
 import { nextStepFor, PaymentStatus, ShopperNextStep } from "../payments/status.js";
-import { type GatewayContext, requireOwner } from "./context.js";
+import { type GatewayContext, requireOwner, requirePrincipal } from "./context.js";
 import {
   PaymentEventType,
   PaymentMethodsInput,
@@ -24,9 +24,12 @@ export class PaymentResolver {
     return context.payments.listPaymentMethods(input);
   }
 
-  @Query(() => PaymentType, { nullable: true, description: "One of the caller's payments." })
+  @Query(() => PaymentType, {
+    nullable: true,
+    description: "One of the caller's payments; with a client secret, only the payment it is for.",
+  })
   async payment(@Arg("id", () => ID) id: string, @Ctx() context: GatewayContext): Promise<VisiblePayment | null> {
-    return context.payments.getOwned(requireOwner(context), id);
+    return context.payments.getOwned(requirePrincipal(context), id);
   }
 
   @Mutation(() => PaymentType, { description: "Starts a KakaoPay payment; hand `action` to Adyen's Redirect Component." })
@@ -42,7 +45,7 @@ export class PaymentResolver {
     @Arg("input", () => SubmitPaymentDetailsInput) input: SubmitPaymentDetailsInput,
     @Ctx() context: GatewayContext,
   ): Promise<VisiblePayment> {
-    return context.payments.submitPaymentDetails(requireOwner(context), input);
+    return context.payments.submitPaymentDetails(requirePrincipal(context), input);
   }
 
   @FieldResolver(() => ShopperNextStep, { description: "What the app should tell the shopper now." })
@@ -53,6 +56,15 @@ export class PaymentResolver {
   @FieldResolver(() => JSONResolver, { nullable: true, description: "Adyen's action object, verbatim, while ACTION_REQUIRED." })
   action(@Root() payment: VisiblePayment): unknown {
     return payment.status === PaymentStatus.ACTION_REQUIRED ? payment.action : null;
+  }
+
+  @FieldResolver(() => String, {
+    nullable: true,
+    description:
+      "For the payment's server API key only (null to a client secret): hand it to the app, which may then read this payment, submit its details and follow it, and nothing else. Valid 24 hours after the payment was created.",
+  })
+  clientSecret(@Root() payment: VisiblePayment, @Ctx() context: GatewayContext): string | null {
+    return context.principal ? context.payments.clientSecretFor(context.principal, payment) : null;
   }
 
   @FieldResolver(() => [PaymentEventType], { description: "The status history, oldest first." })

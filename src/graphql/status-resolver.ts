@@ -1,6 +1,6 @@
 import { Arg, Ctx, ID, Int, Resolver, Root, type SubscribeResolverData, Subscription } from "type-graphql";
 import type { PaymentStatusChange } from "../payments/payment.js";
-import { type GatewayContext, requireOwner } from "./context.js";
+import { type GatewayContext, requirePrincipal } from "./context.js";
 import { PaymentStatusEventType } from "./types.js";
 
 interface WatchArgs {
@@ -15,7 +15,7 @@ export class PaymentStatusResolver {
       "Pushes every status change of one payment. With afterVersion, first replays the changes after that version that the client missed, then goes live: no gap, no duplicate. An afterVersion above the payment's version is BAD_USER_INPUT (field afterVersion).",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, WatchArgs, GatewayContext>) => {
       const { paymentId, afterVersion } = args;
-      return context.payments.watchStatus(requireOwner(context), paymentId, afterVersion ?? null);
+      return context.payments.watchStatus(requirePrincipal(context), paymentId, afterVersion ?? null);
     },
   })
   async paymentStatusChanged(

@@ -1,19 +1,24 @@
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
+import { stackOf } from "../graphql/errors.js";
 
 export type RouteHandler = (request: IncomingMessage, response: ServerResponse, search: string) => Promise<void>;
 
 export interface GatewayRoutes {
   graphql: RouteHandler;
   webhook?: RouteHandler;
+  /** The demo checkout, /demo and /demo/…: simulator mode only. */
+  demo?: RouteHandler;
   ready: () => Promise<boolean>;
   log: (line: string) => void;
+  /** Whether a request to this path may be served now (limits.ts: above MAX_CONNECTIONS, only reserved paths). */
+  admit?: (request: IncomingMessage, path: string) => boolean;
 }
 
-/** The gateway's HTTP surface: /graphql, /webhooks/adyen, /healthz and /readyz, on a bare node:http server. */
-export function handleRequests(server: Server, routes: GatewayRoutes): void {
-  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+/** The gateway's HTTP surface: /graphql, /webhooks/adyen, /healthz, /readyz (and /demo), on a bare node:http server. */
+export function requestHandler(routes: GatewayRoutes): RequestListener {
+  return (request: IncomingMessage, response: ServerResponse) => {
     route(request, response, routes).catch((error: unknown) => {
-      routes.log(`request ${request.method} ${request.url?.split("?")[0]} failed: ${describe(error)}`);
+      routes.log(`request ${request.method} ${request.url?.split("?")[0]} failed: ${stackOf(error)}`);
       if (!response.headersSent) {
         response.writeHead(500, { "content-type": "application/json" });
         response.end(JSON.stringify({ errors: [{ message: "Internal error", extensions: { code: "INTERNAL_SERVER_ERROR" } }] }));
@@ -21,23 +26,36 @@ export function handleRequests(server: Server, routes: GatewayRoutes): void {
         response.destroy();
       }
     });
-  });
+  };
 }
+
+/** Every request while the gateway starts (its port is bound before the routes exist): 503, try again shortly. */
+export const answerStarting: RequestListener = (_request, response) => {
+  plain(response, 503, "starting", { "retry-after": "1" });
+};
 
 async function route(request: IncomingMessage, response: ServerResponse, routes: GatewayRoutes): Promise<void> {
   const url = request.url ?? "/";
   const queryAt = url.indexOf("?");
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   const search = queryAt === -1 ? "" : url.slice(queryAt);
+  if (routes.admit && !routes.admit(request, path)) {
+    return plain(response, 503, "too many connections; retry shortly", { "retry-after": "1", connection: "close" });
+  }
   if (path === "/graphql") return routes.graphql(request, response, search);
   if (path === "/webhooks/adyen" && routes.webhook) {
     if (request.method !== "POST") return plain(response, 405, "use POST", { allow: "POST" });
     return routes.webhook(request, response, search);
   }
+  if ((path === "/demo" || path.startsWith("/demo/")) && routes.demo) return routes.demo(request, response, search);
   if (path === "/healthz" && request.method === "GET") return plain(response, 200, "ok");
   if (path === "/readyz" && request.method === "GET") {
-    const ready = await routes.ready().catch(() => false);
-    return plain(response, ready ? 200 : 503, ready ? "ready" : "database unavailable");
+    const ready = await routes.ready().catch((error: unknown) => {
+      // One line, no stack: probes come every few seconds while the database is down.
+      routes.log(`readyz: not ready: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+      return false;
+    });
+    return plain(response, ready ? 200 : 503, ready ? "ready" : "not ready: the database (or Redis, when configured) does not answer");
   }
   plain(response, 404, "not found");
 }
@@ -45,9 +63,4 @@ async function route(request: IncomingMessage, response: ServerResponse, routes:
 function plain(response: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
   response.writeHead(status, { "content-type": "text/plain; charset=utf-8", ...headers });
   response.end(text);
-}
-
-/** An error's kind and message for the operator's log; never its stack or the request's secrets. */
-export function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }

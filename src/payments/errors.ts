@@ -7,6 +7,7 @@ export const ErrorCode = {
   INVALID_STATE: "INVALID_STATE",
   PROVIDER_REJECTED: "PROVIDER_REJECTED",
   PROVIDER_UNAVAILABLE: "PROVIDER_UNAVAILABLE",
+  RATE_LIMITED: "RATE_LIMITED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -15,7 +16,14 @@ export class GatewayError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
-    readonly details: { field?: string; providerErrorCode?: string } = {},
+    readonly details: {
+      field?: string;
+      providerErrorCode?: string;
+      /** The payment a failed request wrote, so the app can ask for it (PROVIDER_UNAVAILABLE). */
+      paymentId?: string;
+      /** When the client may try again (RATE_LIMITED). */
+      retryAfterSeconds?: number;
+    } = {},
   ) {
     super(message);
     this.name = "GatewayError";

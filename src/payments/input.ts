@@ -4,7 +4,13 @@ import type { Amount } from "./payment.js";
 /** Input rules shared by the use cases; each failure names the input field it is about. */
 
 const MAX_MINOR_UNITS = 2_147_483_647;
-const CONTROL_OR_INVISIBLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]/;
+/**
+ * Characters that render as nothing or reorder what is shown, by Unicode property rather than a list: controls (Cc),
+ * formats (Cf: bidi marks and isolates, zero-width, soft hyphen, tag characters), private use (Co), lone surrogates
+ * (Cs, which would reach storage and Adyen as U+FFFD), line and paragraph separators, and the default-ignorable
+ * code points (Hangul fillers, variation selectors, U+180E).
+ */
+const CONTROL_OR_INVISIBLE = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/u;
 
 export function checkAmount(amount: Amount, field = "amount"): Amount {
   if (!Number.isSafeInteger(amount.value) || amount.value <= 0 || amount.value > MAX_MINOR_UNITS) {
@@ -22,7 +28,7 @@ export function checkCurrencyCode(amount: Amount, field = "amount"): void {
   if (!/^[A-Z]{3}$/.test(amount.currency)) throw badInput(`${field}.currency`, "currency must be an ISO 4217 code");
 }
 
-/** Printable text of bounded length: no control, bidi-override or zero-width characters. */
+/** Printable text of bounded length: nothing CONTROL_OR_INVISIBLE. */
 export function checkText(value: string, field: string, min: number, max: number): string {
   const length = [...value].length;
   if (length < min || length > max) {
@@ -133,10 +139,15 @@ export function checkDetails(details: unknown, field = "details"): Record<string
   }
   const clean: Record<string, string> = Object.create(null);
   for (const [key, value] of entries) {
+    // Checked first: an invisible character in a key must not be echoed into the error.
+    if (CONTROL_OR_INVISIBLE.test(key)) throw badInput(field, "details keys must not contain control or invisible characters");
     if (!DETAIL_KEYS.has(key))
       throw badInput(`${field}.${key.slice(0, 40)}`, `details.${key.slice(0, 40)} is not an Adyen redirect detail`);
     if (typeof value !== "string" || value.length === 0 || value.length > MAX_DETAIL_LENGTH) {
       throw badInput(`${field}.${key}`, `details.${key} must be a non-empty string of at most ${MAX_DETAIL_LENGTH} characters`);
+    }
+    if (CONTROL_OR_INVISIBLE.test(value)) {
+      throw badInput(`${field}.${key}`, `details.${key} must not contain control or invisible characters`);
     }
     clean[key] = value;
   }

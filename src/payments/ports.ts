@@ -145,7 +145,7 @@ export interface PaymentStore {
   takeLease(key: string, holder: string, ttlMs: number): Promise<boolean>;
   /** Gives the lease back, if `holder` still has it. */
   releaseLease(key: string, holder: string): Promise<void>;
-  /** Resolves when the database answers. */
+  /** Resolves when the database commits a write (a probe that changes nothing): what /readyz reports. */
   ping(): Promise<void>;
 }
 
@@ -238,7 +238,7 @@ export interface NotificationInbox {
   settle(id: number, outcome: NotificationOutcome): Promise<void>;
 }
 
-/** Where committed status changes go, to reach subscribers (in-process now, Redis later). */
+/** Where committed status changes go, to reach subscribers (in this process, or every instance through Redis). */
 export interface StatusEvents {
   publish(change: PaymentStatusChange): void;
 }

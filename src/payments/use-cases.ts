@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { canonicalHash } from "./canonical-json.js";
+import type { ClientSecrets, Principal } from "./client-secret.js";
 import { badInput, ErrorCode, GatewayError, notFound } from "./errors.js";
 import { type ApiKeyName, newPaymentId, type PaymentId, type StoredPaymentMethodId } from "./ids.js";
 import {
@@ -52,6 +53,7 @@ export interface PaymentDeps {
   provider: PaymentProvider;
   events: StatusFeed;
   returnUrls: ReturnUrlPolicy;
+  clientSecrets: ClientSecrets;
   /** Webhooks that arrived before we knew the payment's pspReference wait for it here. */
   webhooks: { applyUnapplied(pspReference: string): Promise<void> };
 }
@@ -143,7 +145,7 @@ export class Payments {
       payment.id,
       () => this.record(payment.id, EventSource.API, () => this.deps.provider.startRedirectPayment(payment, `${payment.id}:payments`)),
       () => this.answered(payment.id),
-    );
+    ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
   }
 
   /**
@@ -172,7 +174,7 @@ export class Payments {
       payment.id,
       () => this.record(payment.id, EventSource.API, () => this.deps.provider.chargeStoredPaymentMethod(payment, `${payment.id}:payments`)),
       () => this.answered(payment.id),
-    );
+    ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
   }
 
   /** A new charge's checks and row: the token must be the owner's, for this shopper, and active. */
@@ -202,10 +204,14 @@ export class Payments {
    * (docs/contract.md, Status rules); a repeat returns the payment as it is. Identical concurrent submissions make one call.
    */
   async submitPaymentDetails(
-    owner: ApiKeyName,
+    caller: Principal,
     input: { paymentId: string; details: unknown; idempotencyKey?: string | null },
   ): Promise<VisiblePayment> {
     if (input.idempotencyKey != null) checkIdempotencyKey(input.idempotencyKey, "input.idempotencyKey");
+    // Keys are scoped to the payment's API key, whether its server or its app (client secret) sends them: an app's
+    // is the owner of the one payment its secret opens.
+    const owner = caller.kind === "server" ? caller.owner : (await this.getOwned(caller, input.paymentId))?.owner;
+    if (!owner) throw notFound("payment");
     const claim = idempotencyClaim(owner, "submitPaymentDetails", input.idempotencyKey, {
       paymentId: input.paymentId,
       details: input.details,
@@ -214,7 +220,7 @@ export class Payments {
     const repeat = await this.repeatOf(claim);
     if (repeat?.completed && isVisible(repeat.payment)) return repeat.payment;
     const details = checkDetails(input.details, "input.details");
-    const payment = await this.getOwned(owner, input.paymentId);
+    const payment = await this.getOwned(caller, input.paymentId);
     if (!payment) throw notFound("payment");
     if (payment.storedPaymentMethodId !== null) {
       throw new GatewayError(ErrorCode.INVALID_STATE, "this payment never asked for details");
@@ -248,17 +254,28 @@ export class Payments {
         const current = await this.deps.store.getPayment(payment.id);
         return current && isVisible(current) && current.detailsSubmittedAt !== null ? current : null;
       },
-    );
+    ).catch(explainUnavailable(payment.id, "sameDetails"));
     // Requests that joined the call under another key of their own complete theirs too.
     if (claim) await this.deps.store.completeIdempotencyKey(claim);
     return result;
   }
 
-  /** The caller's payment, or null: another key's payment does not exist for it. */
-  async getOwned(owner: ApiKeyName, id: string): Promise<VisiblePayment | null> {
-    const payment = await this.deps.store.getPayment(id as PaymentId);
-    if (!payment || payment.owner !== owner || !isVisible(payment)) return null;
+  /**
+   * The caller's payment, or null: another key's payment does not exist for a server key, and a client secret sees
+   * only the one payment it was derived for.
+   */
+  async getOwned(caller: Principal, id: string): Promise<VisiblePayment | null> {
+    const accessible = caller.kind === "server" || caller.paymentId === id;
+    const payment = accessible ? await this.deps.store.getPayment(id as PaymentId) : null;
+    if (!payment || !isVisible(payment)) return null;
+    if (caller.kind === "server" && payment.owner !== caller.owner) return null;
     return payment;
+  }
+
+  /** Payment.clientSecret: for the payment's own server key only, so a client secret never yields another one. */
+  clientSecretFor(caller: Principal, payment: Payment): string | null {
+    if (caller.kind !== "server" || caller.owner !== payment.owner) return null;
+    return this.deps.clientSecrets.secretFor(payment);
   }
 
   /** The payment's events up to its version: a payment as of an event (see watchStatus) has no later ones. */
@@ -268,18 +285,18 @@ export class Payments {
   }
 
   /**
-   * The owner's view of one payment's status changes. With `afterVersion`, the recorded changes after it come
+   * The caller's view of one payment's status changes. With `afterVersion`, the recorded changes after it come
    * first, then live ones: the live feed is opened before history is read, so there is no gap and, with
    * versions compared, no duplicate. Each change carries the payment as of that change (paymentAsOf), replayed or
    * live alike.
    */
-  async watchStatus(owner: ApiKeyName, paymentId: string, afterVersion: number | null): Promise<AsyncIterable<PaymentStatusChange>> {
+  async watchStatus(caller: Principal, paymentId: string, afterVersion: number | null): Promise<AsyncIterable<PaymentStatusChange>> {
     if (afterVersion !== null && (!Number.isSafeInteger(afterVersion) || afterVersion < 0)) {
       throw badInput("afterVersion", "afterVersion must be a non-negative integer");
     }
     const subscription = this.deps.events.subscribe(paymentId as PaymentId);
     try {
-      const payment = await this.getOwned(owner, paymentId);
+      const payment = await this.getOwned(caller, paymentId);
       if (!payment) throw notFound("payment");
       // Versions only grow: one above the current would silently hold back every live change until it is passed.
       if (afterVersion !== null && afterVersion > payment.version) {
@@ -459,6 +476,27 @@ function idempotencyConflict(): GatewayError {
   return new GatewayError(ErrorCode.IDEMPOTENCY_CONFLICT, "idempotencyKey was already used with a different input", {
     field: "input.idempotencyKey",
   });
+}
+
+/**
+ * After PROVIDER_UNAVAILABLE Adyen may or may not have acted. What a retry does depends on the request: with an
+ * idempotencyKey it resumes this payment; details reuse their Adyen Idempotency-Key; without a key a new request is
+ * a new payment, so the app must ask for this one first. The error names the payment row that was written.
+ */
+const RETRY_ADVICE = {
+  sameKey: "Retrying with the same idempotencyKey and input is safe: it completes this payment (extensions.paymentId)",
+  sameDetails: "Retrying with the same details is safe",
+  unknownOutcome:
+    "Without an idempotencyKey the outcome is unknown and a new request would be a second payment: query payment(id) " +
+    "with extensions.paymentId (it shows once Adyen's result arrives) before trying again, and send an idempotencyKey " +
+    "to make retries safe",
+} as const;
+
+function explainUnavailable(paymentId: PaymentId, retry: keyof typeof RETRY_ADVICE): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof GatewayError) || error.code !== ErrorCode.PROVIDER_UNAVAILABLE) throw error;
+    throw new GatewayError(ErrorCode.PROVIDER_UNAVAILABLE, `${error.message}. ${RETRY_ADVICE[retry]}.`, { ...error.details, paymentId });
+  };
 }
 
 function idempotencyClaim(owner: ApiKeyName, operation: string, key: string | null | undefined, input: unknown): IdempotencyClaim | null {

@@ -127,7 +127,9 @@ export class PaymentWebhooks {
     const previous = this.queues.get(key) ?? Promise.resolve();
     const next = previous.then(() =>
       this.applyOne(item).catch((error: unknown) => {
-        this.deps.log(`webhook ${item.id} (${item.eventCode}) not applied yet: ${error instanceof Error ? error.message : String(error)}`);
+        // With the stack: a webhook we cannot apply is an internal error the operator has to see.
+        const cause = error instanceof Error ? (error.stack ?? error.message) : String(error);
+        this.deps.log(`webhook ${item.id} (${item.eventCode}) not applied yet: ${cause}`);
       }),
     );
     this.queues.set(key, next);

@@ -5,6 +5,12 @@ import type { StatusFeed, StatusSubscription } from "../payments/ports.js";
 /** More unread changes than this on one subscription means the client stopped reading: it is closed. */
 const MAX_BUFFERED = 1000;
 
+/** Told when a payment gets its first listener and when its last one leaves (the Redis feed follows channels so). */
+export interface ListenerHooks {
+  watched(paymentId: PaymentId): void;
+  unwatched(paymentId: PaymentId): void;
+}
+
 /**
  * StatusFeed within one process. Listeners are registered synchronously in `subscribe`, not on the first
  * read, so nothing published after `subscribe` returns can be missed.
@@ -12,6 +18,8 @@ const MAX_BUFFERED = 1000;
 export class InProcessStatusFeed implements StatusFeed {
   private readonly listeners = new Map<PaymentId, Set<Listener>>();
   private open = 0;
+
+  constructor(private readonly hooks: ListenerHooks | null = null) {}
 
   /** Subscriptions not closed yet: every path that ends one must close it, so this returns to 0. */
   get active(): number {
@@ -23,14 +31,22 @@ export class InProcessStatusFeed implements StatusFeed {
   }
 
   subscribe(paymentId: PaymentId): StatusSubscription {
-    const listeners = this.listeners.get(paymentId) ?? new Set<Listener>();
-    this.listeners.set(paymentId, listeners);
+    let listeners = this.listeners.get(paymentId);
+    if (!listeners) {
+      listeners = new Set<Listener>();
+      this.listeners.set(paymentId, listeners);
+      this.hooks?.watched(paymentId);
+    }
+    const own = listeners;
     const listener = new Listener(() => {
       this.open--;
-      listeners.delete(listener);
-      if (listeners.size === 0 && this.listeners.get(paymentId) === listeners) this.listeners.delete(paymentId);
+      own.delete(listener);
+      if (own.size === 0 && this.listeners.get(paymentId) === own) {
+        this.listeners.delete(paymentId);
+        this.hooks?.unwatched(paymentId);
+      }
     });
-    listeners.add(listener);
+    own.add(listener);
     this.open++;
     return listener;
   }

@@ -7,7 +7,8 @@ const FAULT_MODES: readonly FaultMode[] = ["none", "timeout", "5xx", "reset", "s
 export interface FaultSettings {
   /**
    * timeout: processed, then never answered; 5xx: answered 500 without processing; reset: socket destroyed without
-   * processing; slow: processed, answered after slowMs; none: back to normal.
+   * processing; slow: processed, answered after slowMs, and until then a request with the same Idempotency-Key is
+   * answered 422/704 (still in progress, as Adyen answers); none: back to normal.
    */
   mode: FaultMode;
   /** How many matching requests fail; absent = every one until reset. */

@@ -10,6 +10,7 @@ import {
   idempotencyKeyTooLong,
   internalError,
   malformedJson,
+  requestInProgress,
   notFound,
   notSimulated,
   requestTooLarge,
@@ -29,6 +30,8 @@ const HOSTED_PAGE_PATH = /^\/hpp\/kakaopay\/([A-Za-z0-9_-]+)$/;
 
 interface Answer extends CheckoutResponse {
   headers?: Record<string, string>;
+  /** The idempotency scope of a request processed now (not a replay): in progress until its answer is sent. */
+  idempotencyScope?: string;
 }
 
 const errorAnswer = (error: ServiceError): Answer => ({ status: error.status, body: error });
@@ -63,6 +66,8 @@ function singleHeader(request: IncomingMessage, name: string): string | undefine
  */
 export class SimulatorRouter {
   private readonly slowAnswers = new Set<NodeJS.Timeout>();
+  /** Idempotency scopes whose first request is processed but not yet answered (the "slow" fault). */
+  private readonly scopesInProgress = new Set<string>();
 
   constructor(
     private readonly deps: {
@@ -96,6 +101,7 @@ export class SimulatorRouter {
   close(): void {
     for (const timer of this.slowAnswers) clearTimeout(timer);
     this.slowAnswers.clear();
+    this.scopesInProgress.clear();
   }
 
   private async route(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -140,8 +146,11 @@ export class SimulatorRouter {
     }
     if (fault?.mode === "slow") {
       this.deps.log(`simulator: ${label} -> ${answer.status}, sent after ${fault.slowMs} ms (fault)`);
+      const scope = answer.idempotencyScope;
+      if (scope !== undefined) this.scopesInProgress.add(scope);
       const timer = setTimeout(() => {
         this.slowAnswers.delete(timer);
+        if (scope !== undefined) this.scopesInProgress.delete(scope);
         this.send(response, answer);
       }, fault.slowMs);
       this.slowAnswers.add(timer);
@@ -192,13 +201,18 @@ export class SimulatorRouter {
   }
 
   /**
-   * Answers a repeated key with the first answer, verbatim, without running the operation again. Only requests that
-   * passed validation reach here, so a rejected request never uses up its key.
+   * Answers a repeated key with the first answer, verbatim, without running the operation again, or with 422/704
+   * while the first is still in progress. Only requests that passed validation reach here, so a rejected request
+   * never uses up its key.
    */
   private idempotent(key: string, url: URL, body: unknown, operation: CheckoutOperation, handle: () => Answer): Answer {
     if (key === "" || key.length > IDEMPOTENCY_KEY_MAX_LENGTH) return errorAnswer(idempotencyKeyTooLong());
     const headers = { "idempotency-key": key };
     const scope = idempotencyScope(this.deps.apiKey, url.pathname, key);
+    if (this.scopesInProgress.has(scope)) {
+      this.deps.log(`simulator: ${operation.method} ${url.pathname}: Idempotency-Key still in progress`);
+      return errorAnswer(requestInProgress());
+    }
     const fingerprint = requestFingerprint(url.search, body);
     const earlier = this.deps.ledger.idempotentResponse(scope);
     if (earlier !== undefined) {
@@ -211,7 +225,7 @@ export class SimulatorRouter {
     if (answer.status < 500) {
       this.deps.ledger.rememberIdempotentResponse(scope, { requestFingerprint: fingerprint, status: answer.status, body: answer.body });
     }
-    return { ...answer, headers };
+    return { ...answer, headers, idempotencyScope: scope };
   }
 
   /** Every answer is checked against the spec; one that fails is a simulator bug and becomes a loud 500. */

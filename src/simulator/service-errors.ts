@@ -65,8 +65,11 @@ export const validation = (errorCode: string, message: string): ServiceError => 
 
 export const contractNotFound = (): ServiceError => validation("800", "Contract not found");
 
-// Adyen documents 704 for a key whose first request is still in flight and gives no code for a key reused
-// with another body; 707 ("Invalid idempotency key") is our stand-in for both a reused and a malformed key.
+/** Adyen's answer to a request whose Idempotency-Key belongs to a request still in progress (docs/stack.md #20). */
+export const requestInProgress = (): ServiceError => validation("704", "request already processed or in progress");
+
+// Adyen gives no code for a key reused with another body; 707 ("Invalid idempotency key") is our stand-in for
+// both a reused and a malformed key.
 export const idempotencyKeyReused = (): ServiceError =>
   validation("707", "Invalid idempotency key: it was already used for a different request");
 

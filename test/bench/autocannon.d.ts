@@ -28,6 +28,8 @@ declare module "autocannon" {
       /** Connection errors, timeouts included. */
       errors: number;
       timeouts: number;
+      /** Answers whose status was not 2xx. */
+      non2xx: number;
       /** ms */
       latency: { p50: number; p99: number };
       requests: { total: number };

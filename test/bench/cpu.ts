@@ -30,8 +30,24 @@ export function cpuSnapshot(): Snapshot {
   return { at: performance.now(), busy, steal: (fields[7] ?? 0) / TICKS_PER_SECOND, processes };
 }
 
+/**
+ * CPU seconds (user + system, all its threads) of one process, once it has gone idle: a server's work can outlast
+ * its load (a webhook is applied after it is acknowledged), and an operation's cost includes that. Idle is at most
+ * one clock tick (10 ms) in 200 ms, waited for up to `maxMs`.
+ */
+export async function settledProcessSeconds(pid: number, maxMs = 10_000): Promise<number> {
+  const deadline = performance.now() + maxMs;
+  let last = userProcessSeconds(pid) ?? 0;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = userProcessSeconds(pid) ?? last;
+    if (now - last < 1.5 / TICKS_PER_SECOND || performance.now() > deadline) return now;
+    last = now;
+  }
+}
+
 /** utime + stime of a user-space process; null for kernel threads (no command line) and processes gone. */
-function userProcessSeconds(pid: number): number | null {
+export function userProcessSeconds(pid: number): number | null {
   try {
     if (readFileSync(`/proc/${pid}/cmdline`).length === 0) return null;
     // The command name may hold spaces: the fields we want follow its closing parenthesis.

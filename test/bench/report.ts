@@ -13,8 +13,15 @@ export interface Row {
   p50: number;
   p99: number;
   errors: number;
-  /** To the raw baseline of the same run; null for the baseline and subscriptions. */
+  /** To `ratioTo`'s runs in the same run; null for the baselines and subscriptions. */
   ratio: number | null;
+  /** The baseline `ratio` is to; results saved before it existed are all to "raw". */
+  ratioTo?: "raw" | "durable";
+  /**
+   * µs of CPU (user + system, all threads) the server under test used per operation: the gateway's (or a
+   * baseline's own), from the run's start until it was idle after it; for subscriptions, per webhook sent.
+   */
+  cpuUsPerOp?: number;
   target: string;
   met: boolean | null;
   /** Subscriptions only: growth of the gateway's heap and RSS per subscription, KB. */
@@ -78,7 +85,7 @@ const number = (value: number, digits = 0) =>
 
 /** `previous`: an earlier run's result, to show each row's change next to it. */
 export function formatTable(result: BenchResult, previous?: BenchResult): string {
-  const header = ["#", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "× raw", "heap/sub", "RSS/sub", "target", "met"];
+  const header = ["#", "scenario", "req/s", "p50 ms", "p99 ms", "errors", "ratio", "CPU µs/op", "heap/sub", "RSS/sub", "target", "met"];
   if (previous) header.push("vs previous");
   const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => " --- ").join("|")}|`];
   for (const row of result.rows) {
@@ -89,7 +96,8 @@ export function formatTable(result: BenchResult, previous?: BenchResult): string
       number(row.p50, 1),
       number(row.p99, 1),
       String(row.errors),
-      row.ratio === null ? "" : number(row.ratio, 3),
+      row.ratio === null ? "" : `${number(row.ratio, 3)} × ${row.ratioTo ?? "raw"}`,
+      row.cpuUsPerOp === undefined ? "" : number(row.cpuUsPerOp),
       row.heapKB === undefined ? "" : `${number(row.heapKB, 1)} KB`,
       row.rssKB === undefined ? "" : `${number(row.rssKB, 1)} KB`,
       row.target,
@@ -106,7 +114,12 @@ export function formatTable(result: BenchResult, previous?: BenchResult): string
 
 /** Throughput (or, for subscriptions, p99) now against before. */
 function change(now: Row, before: Row): string {
-  if (now.ratio !== null && before.ratio !== null) return `× raw ${number(before.ratio, 3)} → ${number(now.ratio, 3)}`;
+  const to = now.ratioTo ?? "raw";
+  if (now.ratio !== null && before.ratio !== null && to === (before.ratioTo ?? "raw")) {
+    const cpu = now.cpuUsPerOp !== undefined && before.cpuUsPerOp !== undefined;
+    const cpuChange = cpu ? `, ${number(before.cpuUsPerOp!)} → ${number(now.cpuUsPerOp!)} µs` : "";
+    return `× ${to} ${number(before.ratio, 3)} → ${number(now.ratio, 3)}${cpuChange}`;
+  }
   if (now.heapKB !== undefined) return `p99 ${number(before.p99, 1)} → ${number(now.p99, 1)} ms`;
   return `${number(before.perSecond)} → ${number(now.perSecond)} req/s`;
 }

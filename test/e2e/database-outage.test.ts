@@ -2,7 +2,9 @@ import { mkdtempSync } from "node:fs";
 import { createServer, type Server, type Socket, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withUser } from "../../src/store/pg/database.js";
 import { PaymentDocument, StartKakaoPayPaymentDocument } from "../generated/graphql.js";
 import { E2E_ON_POSTGRES, schemaFor, TEST_DATABASE_URL, testSchemaUrl } from "../support/database.js";
 import { eventually, TestGateway } from "../support/gateway.js";
@@ -70,5 +72,30 @@ describe.skipIf(!E2E_ON_POSTGRES)("PostgreSQL that stops answering", () => {
     await relay.open();
     await eventually(async () => expect((await fetch(`${gw.url}/readyz`)).status).toBe(200), 20_000);
     expect((await gw.data(PaymentDocument, { id: before.id })).payment?.status).toBe("ACTION_REQUIRED");
+  });
+});
+
+describe.skipIf(!E2E_ON_POSTGRES)("PostgreSQL that answers but refuses writes", () => {
+  let gw: TestGateway;
+  let admin: pg.Client;
+  afterAll(async () => {
+    await gw?.close();
+    await admin?.end();
+  });
+
+  it("answers 503 on /readyz while a write cannot commit, and 200 again once it can", async () => {
+    gw = await TestGateway.start();
+    admin = new pg.Client({ connectionString: withUser(gw.databaseUrl) });
+    await admin.connect();
+    expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
+    // Reads still answer; every insert into the gateway's tables is refused, as a read-only or full database would.
+    await admin.query(`create function refuse_writes() returns trigger language plpgsql as $$
+      begin raise exception 'the database refuses writes'; end $$`);
+    for (const table of ["payments", "leases", "notification_inbox"]) {
+      await admin.query(`create trigger refuse before insert on ${table} for each row execute function refuse_writes()`);
+    }
+    expect((await fetch(`${gw.url}/readyz`)).status).toBe(503);
+    for (const table of ["payments", "leases", "notification_inbox"]) await admin.query(`drop trigger refuse on ${table}`);
+    expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
   });
 });

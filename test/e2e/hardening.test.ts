@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { format } from "node:util";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { ALPHA_KEY, TestGateway } from "../support/gateway.js";
 
@@ -146,6 +147,33 @@ describe("graphql-ws", () => {
     const raw = await initialised();
     raw.socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: "x".repeat(100 * 1024) } }));
     expect((await raw.closed).code).toBe(1009);
+  });
+
+  it("logs 200 oversized frames on unauthenticated sockets in a few short lines, not a stack each", async () => {
+    const printed: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => {
+      printed.push(...format(...args).split("\n"));
+    });
+    const before = gw.lines.length;
+    try {
+      for (let batch = 0; batch < 10; batch++) {
+        const codes = await Promise.all(
+          Array.from({ length: 20 }, async () => {
+            const raw = await rawSocket();
+            raw.socket.send("x".repeat(100 * 1024));
+            return (await raw.closed).code;
+          }),
+        );
+        expect(codes.every((code) => code === 1009)).toBe(true);
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    const logged = [...gw.lines.slice(before).flatMap((line) => line.split("\n")), ...printed];
+    // An earlier test's oversized frame may already have used this minute's line.
+    expect(logged.length).toBeLessThanOrEqual(3);
+    for (const line of logged) expect(line.length).toBeLessThan(200);
+    expect(logged.join("\n")).not.toMatch(/\bat \S+ \(|\.js:\d+/);
   });
 
   it("closes a socket with an unknown key with 4403", async () => {

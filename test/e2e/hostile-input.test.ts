@@ -14,6 +14,8 @@ import { notificationBody, postWebhook, signedItem } from "../support/webhooks.j
 let gw: TestGateway;
 let paymentId: string;
 let betaPaymentId: string;
+let clientSecret: string;
+let betaClientSecret: string;
 let appliedWebhook: string;
 let pspReference: string;
 
@@ -27,8 +29,11 @@ beforeAll(async () => {
     );
   const payment = (await start(ALPHA_KEY, "hostile-base")).startKakaoPayPayment;
   paymentId = payment.id;
+  clientSecret = payment.clientSecret!;
   pspReference = payment.pspReference!;
-  betaPaymentId = (await start(BETA_KEY, "beta-base")).startKakaoPayPayment.id;
+  const betaPayment = (await start(BETA_KEY, "beta-base")).startKakaoPayPayment;
+  betaPaymentId = betaPayment.id;
+  betaClientSecret = betaPayment.clientSecret!;
   appliedWebhook = notificationBody([
     signedItem({ eventCode: "OFFER_CLOSED", pspReference, merchantReference: "hostile-base", amount: { value: 1000, currency: "KRW" } }),
   ]);
@@ -66,6 +71,29 @@ const start = (overrides: Record<string, unknown>) =>
   graphql(START, {
     input: { amount: { value: 1000, currency: "KRW" }, reference: "hostile", returnUrl: "https://shop.example/r", ...overrides },
   });
+/** A body written as JSON text, so that a lone surrogate travels as the `\ud800` escape. */
+async function rawGraphql(query: string, variablesJson: string): Promise<Outcome> {
+  const response = await fetch(`${gw.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${ALPHA_KEY}` },
+    body: `{"query": ${JSON.stringify(query)}, "variables": ${variablesJson}}`,
+  });
+  const body = await response.text();
+  const error = JSON.parse(body).errors?.[0];
+  return { status: response.status, code: error?.extensions?.code, message: error?.message, body };
+}
+/** startKakaoPayPayment with one input field given as raw JSON text. */
+const rawStart = (name: string, json: string) => {
+  const fields: Record<string, string> = {
+    amount: '{"value": 1000, "currency": "KRW"}',
+    reference: '"hostile"',
+    returnUrl: '"https://shop.example/r"',
+    [name]: json,
+  };
+  const input = Object.entries(fields).map(([key, value]) => `"${key}": ${value}`);
+  return rawGraphql(START, `{"input": {${input.join(", ")}}}`);
+};
+const rawDetails = (detailsJson: string) => rawGraphql(DETAILS, `{"input": {"paymentId": "${paymentId}", "details": ${detailsJson}}}`);
 const details = (value: unknown, id?: string) => graphql(DETAILS, { input: { paymentId: id ?? paymentId, details: value } });
 const charge = (overrides: Record<string, unknown>) =>
   graphql(CHARGE, {
@@ -121,6 +149,24 @@ const CORPUS: Array<[string, () => Promise<Outcome>, string | number]> = [
   ["NUL in reference", () => start({ reference: "order\u00001" }), bad],
   ["padded reference", () => start({ reference: " order-1 " }), bad],
   ["reference as a number", () => start({ reference: 12345 }), bad],
+  // invisible and bidi characters by Unicode property (Cf, Cs, Co, default-ignorable), not only a list
+  ["bidi isolate U+2066 in reference", () => start({ reference: "order\u20661" }), bad],
+  ["pop directional isolate U+2069 in reference", () => start({ reference: "order\u20691" }), bad],
+  ["Arabic letter mark U+061C in reference", () => start({ reference: "order\u061C1" }), bad],
+  ["soft hyphen U+00AD in reference", () => start({ reference: "order\u00AD1" }), bad],
+  ["Hangul filler U+3164 in reference", () => start({ reference: "order\u31641" }), bad],
+  ["Hangul choseong filler U+115F in reference", () => start({ reference: "order\u115F1" }), bad],
+  ["Mongolian vowel separator U+180E in reference", () => start({ reference: "order\u180E1" }), bad],
+  ["variation selector U+FE0F in reference", () => start({ reference: "order\uFE0F1" }), bad],
+  ["variation selector U+E0100 in shopperReference", () => start({ shopperReference: "shopper\u{E0100}1" }), bad],
+  ["tag character U+E0041 in reference", () => start({ reference: "order\u{E0041}1" }), bad],
+  ["private-use U+E000 in reference", () => start({ reference: "order\uE0001" }), bad],
+  ["lone surrogate in reference", () => rawStart("reference", '"order\\ud8001"'), bad],
+  ["lone surrogate in shopperReference", () => rawStart("shopperReference", '"shopper\\udc001"'), bad],
+  ["lone surrogate in returnUrl", () => rawStart("returnUrl", '"https://shop.example/r\\ud800"'), bad],
+  ["bidi isolate in a details value", () => details({ redirectResult: "abc\u2066def" }), bad],
+  ["lone surrogate in a details value", () => rawDetails('{"redirectResult": "abc\\ud800"}'), bad],
+  ["bidi override in a details key", () => details({ "redirectResult\u202E": "abc" }), bad],
   // returnUrls: schemes, open redirects, tricks
   ["javascript: returnUrl", () => start({ returnUrl: "javascript:alert(document.cookie)" }), bad],
   ["JaVaScRiPt: returnUrl", () => start({ returnUrl: "JaVaScRiPt:alert(1)" }), bad],
@@ -182,6 +228,28 @@ const CORPUS: Array<[string, () => Promise<Outcome>, string | number]> = [
   // the HTTP layer
   ["no API key", () => graphql(METHODS, { shopperReference: "shopper-1" }, null), "UNAUTHENTICATED"],
   ["unknown API key", () => graphql(METHODS, { shopperReference: "shopper-1" }, "guess-guess-guess-guess"), "UNAUTHENTICATED"],
+  // client secrets: one payment, nothing else
+  ["a client secret lists stored methods", () => graphql(METHODS, { shopperReference: "shopper-1" }, clientSecret), "UNAUTHENTICATED"],
+  [
+    "a client secret starts a payment",
+    () =>
+      graphql(
+        START,
+        { input: { amount: { value: 1, currency: "KRW" }, reference: "cs", returnUrl: "https://shop.example/r" } },
+        clientSecret,
+      ),
+    "UNAUTHENTICATED",
+  ],
+  [
+    "another key's client secret submits details",
+    () => graphql(DETAILS, { input: { paymentId, details: { redirectResult: "x" } } }, betaClientSecret),
+    "NOT_FOUND",
+  ],
+  [
+    "a forged client secret",
+    () => graphql(DETAILS, { input: { paymentId, details: { redirectResult: "x" } } }, `pcs_${paymentId}.9999999999.${long(43, "A")}`),
+    "UNAUTHENTICATED",
+  ],
   [
     "malformed JSON body",
     async () => {
@@ -273,6 +341,11 @@ const CORPUS: Array<[string, () => Promise<Outcome>, string | number]> = [
   ["Basic instead of Bearer", () => socketWith({ authorization: `Basic ${ALPHA_KEY}` }), 4403],
   ["a 100 KB authorization", () => socketWith({ authorization: `Bearer ${long(100_000)}` }), 1009],
   ["__proto__ in connectionParams", () => socketWith(JSON.parse(`{"__proto__": {"authorization": "Bearer ${ALPHA_KEY}"}}`)), 4403],
+  [
+    "forged client secret in connectionParams",
+    () => socketWith({ authorization: `Bearer pcs_${paymentId}.9999999999.${long(43, "A")}` }),
+    4403,
+  ],
   ["key with a trailing NUL", () => socketWith({ authorization: `Bearer ${ALPHA_KEY}\u0000` }), 4403],
 ];
 

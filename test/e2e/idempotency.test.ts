@@ -95,19 +95,24 @@ describe("submitPaymentDetails", () => {
   });
 });
 
+/** A token for the shopper, from a first payment the shopper authorised on the hosted page. */
+async function storeToken(shopperReference: string): Promise<string> {
+  const first = (
+    await gw.data(StartKakaoPayPaymentDocument, {
+      input: { ...startInput(`store-${shopperReference}`), shopperReference, storePaymentMethod: true },
+    })
+  ).startKakaoPayPayment;
+  await chooseOutcome((first.action as { url: string }).url, "authorised");
+  return eventually(async () => {
+    const [method] = (await gw.data(StoredPaymentMethodsDocument, { shopperReference })).storedPaymentMethods;
+    expect(method).toBeDefined();
+    return method!.id;
+  });
+}
+
 describe("chargeStoredPaymentMethod", () => {
   it("makes one Adyen charge for concurrent requests with the same key, per API key", async () => {
-    const first = (
-      await gw.data(StartKakaoPayPaymentDocument, {
-        input: { ...startInput("store-for-idem"), shopperReference: "idem-shopper", storePaymentMethod: true },
-      })
-    ).startKakaoPayPayment;
-    await chooseOutcome((first.action as { url: string }).url, "authorised");
-    const token = await eventually(async () => {
-      const [method] = (await gw.data(StoredPaymentMethodsDocument, { shopperReference: "idem-shopper" })).storedPaymentMethods;
-      expect(method).toBeDefined();
-      return method!.id;
-    });
+    const token = await storeToken("idem-shopper");
     const input = {
       storedPaymentMethodId: token,
       shopperReference: "idem-shopper",
@@ -159,5 +164,93 @@ describe("chargeStoredPaymentMethod", () => {
     // A new charge (another key) is still refused before Adyen is called.
     const fresh = await gw.request(ChargeStoredPaymentMethodDocument, { input: { ...input, idempotencyKey: "after-disable" } });
     expect(fresh.errors?.[0]?.extensions?.code).toBe("INVALID_STATE");
+  });
+
+  it("answers PROVIDER_UNAVAILABLE, not PROVIDER_REJECTED, while Adyen still processes the key, and retries end in one charge", async () => {
+    const token = await storeToken("slow-shopper");
+    const input = {
+      storedPaymentMethodId: token,
+      shopperReference: "slow-shopper",
+      amount: { value: 4900, currency: "KRW" },
+      reference: "monthly-slow",
+      recurringProcessingModel: "SUBSCRIPTION" as const,
+      idempotencyKey: "charge-slow",
+    };
+    // Adyen takes far longer than our timeout (800 ms here) to answer the first charge, and its webhook is late, so
+    // only Adyen's answer can settle the charge.
+    gw.simulator.control.setWebhookBehaviour({ dropEventCodes: ["AUTHORISATION"] });
+    gw.simulator.control.setFaults({ mode: "slow", slowMs: 5000, count: 1, paths: ["/payments"] });
+    const first = await gw.request(ChargeStoredPaymentMethodDocument, { input });
+    expect(first.errors?.[0]?.extensions?.code).toBe("PROVIDER_UNAVAILABLE");
+    // The app retries at once, as told: Adyen answers 422/704 (still in progress), which is no rejection.
+    const atOnce = await gw.request(ChargeStoredPaymentMethodDocument, { input });
+    expect(atOnce.errors?.[0]?.extensions?.code).toBe("PROVIDER_UNAVAILABLE");
+    // And keeps retrying with the same key until Adyen has finished.
+    const codes: unknown[] = [];
+    let charged: string | undefined;
+    for (let attempt = 0; attempt < 200 && charged === undefined; attempt += 1) {
+      const retry = await gw.request(ChargeStoredPaymentMethodDocument, { input });
+      if (retry.data?.chargeStoredPaymentMethod) charged = retry.data.chargeStoredPaymentMethod.id;
+      else codes.push(retry.errors?.[0]?.extensions?.code);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(new Set(codes)).toEqual(new Set(codes.length > 0 ? ["PROVIDER_UNAVAILABLE"] : []));
+    expect(charged).toBe(first.errors?.[0]?.extensions?.paymentId);
+    expect(gw.simulator.control.payments().filter((p) => p.reference === input.reference)).toHaveLength(1);
+    const { payment } = await gw.data(PaymentDocument, { id: charged! });
+    expect(payment?.status).toBe("AUTHORISED");
+  });
+});
+
+describe("PROVIDER_UNAVAILABLE says what a retry of this request does", () => {
+  it("without an idempotencyKey: the outcome is unknown, and the payment id it names finds Adyen's result", async () => {
+    const token = await storeToken("no-key-shopper");
+    const input = {
+      storedPaymentMethodId: token,
+      shopperReference: "no-key-shopper",
+      amount: { value: 4900, currency: "KRW" },
+      reference: "monthly-no-key",
+      recurringProcessingModel: "SUBSCRIPTION" as const,
+    };
+    gw.simulator.control.setFaults({ mode: "timeout", count: 1, paths: ["/payments"] });
+    const failed = await gw.request(ChargeStoredPaymentMethodDocument, { input });
+    const error = failed.errors?.[0];
+    expect(error?.extensions).toEqual({ code: "PROVIDER_UNAVAILABLE", paymentId: expect.stringMatching(/^pay_/) });
+    expect(error?.message).toMatch(/^Adyen did not answer within 800 ms\. /);
+    expect(error?.message).not.toMatch(/is safe/);
+    expect(error?.message).toMatch(/outcome is unknown/);
+    expect(error?.message).toMatch(/idempotencyKey/);
+    // Adyen did take the charge; querying the named payment (instead of charging again) shows it.
+    const paymentId = error?.extensions?.paymentId as string;
+    const payment = await eventually(async () => {
+      const { payment } = await gw.data(PaymentDocument, { id: paymentId });
+      expect(payment?.status).toBe("AUTHORISED");
+      return payment!;
+    });
+    expect(payment.reference).toBe(input.reference);
+    expect(gw.simulator.control.payments().filter((p) => p.reference === input.reference)).toHaveLength(1);
+  });
+
+  it("with an idempotencyKey: retrying with it is safe, and completes the payment it names", async () => {
+    const input = startInput("named-on-failure");
+    gw.simulator.control.setFaults({ mode: "5xx", count: 1, paths: ["/payments"] });
+    const failed = await gw.request(StartKakaoPayPaymentDocument, { input });
+    const error = failed.errors?.[0];
+    expect(error?.extensions).toEqual({ code: "PROVIDER_UNAVAILABLE", paymentId: expect.stringMatching(/^pay_/) });
+    expect(error?.message).toMatch(/same idempotencyKey .*safe/);
+    const retried = (await gw.data(StartKakaoPayPaymentDocument, { input })).startKakaoPayPayment;
+    expect(retried.id).toBe(error?.extensions?.paymentId);
+  });
+
+  it("for details: retrying with the same details is safe, with or without a key", async () => {
+    const payment = (await gw.data(StartKakaoPayPaymentDocument, { input: startInput("details-unavailable") })).startKakaoPayPayment;
+    const { redirectResult } = await chooseOutcome((payment.action as { url: string }).url, "pending");
+    gw.simulator.control.setFaults({ mode: "5xx", count: 1, paths: ["/payments/details"] });
+    const input = { paymentId: payment.id, details: { redirectResult } };
+    const failed = await gw.request(SubmitPaymentDetailsDocument, { input });
+    const error = failed.errors?.[0];
+    expect(error?.extensions).toEqual({ code: "PROVIDER_UNAVAILABLE", paymentId: payment.id });
+    expect(error?.message).toMatch(/same details .*safe/);
+    expect((await gw.data(SubmitPaymentDetailsDocument, { input })).submitPaymentDetails.status).toBe("PENDING");
   });
 });

@@ -15,7 +15,8 @@ const ADYEN_API_KEY = "simulator-api-key-0123456789";
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await TestGateway.start({ SIMULATOR_WEBHOOK_DELAY_MS: "20", ADYEN_API_KEY });
+  // Every storedPaymentMethods asks Adyen here: these tests are about what its answers do, not how often it is asked.
+  gw = await TestGateway.start({ SIMULATOR_WEBHOOK_DELAY_MS: "20", ADYEN_API_KEY, STORED_METHODS_LOOKUP_SECONDS: "0" });
 });
 afterEach(() => gw.simulator.control.reset());
 afterAll(() => gw.close());

@@ -1,4 +1,3 @@
-import { createServer } from "node:net";
 import { print } from "graphql";
 import { afterEach, describe, expect, it } from "vitest";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/index.js";
@@ -21,6 +20,7 @@ import {
   WEBHOOK_PASSWORD,
   WEBHOOK_USER,
 } from "../support/gateway.js";
+import { freePort } from "../support/process.js";
 
 const AMOUNT = 10_000;
 let gw: TestGateway | undefined;
@@ -300,14 +300,3 @@ describe("refund webhooks", () => {
     expect(g.simulator.control.stats().refundsCreated).toBe(1);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,6 +1,7 @@
 import fc from "fast-check";
+import { newPayment } from "../support/stores.js";
 import { describe, expect, it } from "vitest";
-import type { ApiKeyName, PaymentId, PspReference } from "../../src/payments/ids.js";
+import type { PaymentId, PspReference } from "../../src/payments/ids.js";
 import type { Notification } from "../../src/payments/notification.js";
 import type { StatusEvents } from "../../src/payments/ports.js";
 import type { PaymentSignal } from "../../src/payments/transitions.js";
@@ -107,24 +108,7 @@ describe("status rules, for any order and duplication of webhooks and redirect r
         });
         try {
           const id = "pay_property" as PaymentId;
-          await stores.payments.createPayment(
-            {
-              id,
-              owner: "alpha" as ApiKeyName,
-              reference: "order-p",
-              amount: { value: 1000, currency: "KRW" },
-              paymentMethodType: "kakaopay",
-              returnUrl: "https://shop.example/r",
-              countryCode: "KR",
-              shopperLocale: null,
-              channel: null,
-              shopperReference: null,
-              storePaymentMethod: false,
-              storedPaymentMethodId: null,
-              recurringProcessingModel: null,
-            },
-            null,
-          );
+          await stores.payments.createPayment(newPayment({ id, reference: "order-p" }), null);
           const first = await stores.payments.recordSignal(
             id,
             { source: "API", resultCode: "RedirectShopper" },

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { ApiKeyName, PaymentId, PspReference } from "../../src/payments/ids.js";
+import { newPayment } from "../support/stores.js";
+import type { PaymentId, PspReference } from "../../src/payments/ids.js";
 import type { Notification } from "../../src/payments/notification.js";
 import type { WebhookAnomaly } from "../../src/payments/telemetry.js";
 import { PaymentWebhooks } from "../../src/payments/webhooks.js";
@@ -33,24 +34,7 @@ let counter = 0;
 /** A payment row as written before /payments is called: status null, no pspReference. */
 async function paymentRow(stores: Stores, reference: string, owner = "alpha") {
   const id = `pay_match_${++counter}` as PaymentId;
-  await stores.payments.createPayment(
-    {
-      id,
-      owner: owner as ApiKeyName,
-      reference,
-      amount: { value: 1000, currency: "KRW" },
-      paymentMethodType: "kakaopay",
-      returnUrl: "https://shop.example/r",
-      countryCode: "KR",
-      shopperLocale: null,
-      channel: null,
-      shopperReference: null,
-      storePaymentMethod: false,
-      storedPaymentMethodId: null,
-      recurringProcessingModel: null,
-    },
-    null,
-  );
+  await stores.payments.createPayment(newPayment({ id, owner, reference }), null);
   return id;
 }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import type { ApiKeyName, PaymentId, PspReference } from "../../src/payments/ids.js";
+import { newPayment } from "../support/stores.js";
+import type { PaymentId, PspReference } from "../../src/payments/ids.js";
 import type { Notification } from "../../src/payments/notification.js";
 import type { NotificationInbox, PaymentStore } from "../../src/payments/ports.js";
 import type { WebhookAnomaly } from "../../src/payments/telemetry.js";
@@ -44,24 +45,7 @@ let counter = 0;
 async function redirectPayment(stores: Stores, reference = `order-${++counter}`) {
   const id = `pay_sweep_${++counter}` as PaymentId;
   const pspReference = `PSP${String(counter).padStart(13, "0")}` as PspReference;
-  await stores.payments.createPayment(
-    {
-      id,
-      owner: "alpha" as ApiKeyName,
-      reference,
-      amount: { value: 1000, currency: "KRW" },
-      paymentMethodType: "kakaopay",
-      returnUrl: "https://shop.example/r",
-      countryCode: "KR",
-      shopperLocale: null,
-      channel: null,
-      shopperReference: null,
-      storePaymentMethod: false,
-      storedPaymentMethodId: null,
-      recurringProcessingModel: null,
-    },
-    null,
-  );
+  await stores.payments.createPayment(newPayment({ id, reference }), null);
   await stores.payments.recordSignal(id, { source: "API", resultCode: "RedirectShopper" }, { pspReference });
   return { id, pspReference, reference };
 }

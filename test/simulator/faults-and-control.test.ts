@@ -72,15 +72,24 @@ describe("fault modes", () => {
     expect(test.simulator.control.stats().paymentsCreated).toBe(1);
   });
 
-  it("slow processes at once and answers late, with the same answer a retry gets", async () => {
+  it("slow answers a repeat of its Idempotency-Key 422/704 while in progress, then the first answer", async () => {
     const test = await start();
-    test.simulator.control.setFaults({ mode: "slow", slowMs: 200, count: 1 });
+    test.simulator.control.setFaults({ mode: "slow", slowMs: 2000, count: 1 });
     const headers = { "idempotency-key": "retry-while-slow" };
     const slow = postPayment(test, redirectPaymentRequest(), headers);
     await until(() => test.simulator.control.stats().paymentsCreated === 1);
-    const retry = await test.api("POST", "/v72/payments", { body: redirectPaymentRequest(), headers });
+    const inProgress = await test.api("POST", "/v72/payments", { body: redirectPaymentRequest(), headers });
+    expect(inProgress.status).toBe(422);
+    expect(inProgress.body).toEqual({
+      status: 422,
+      errorCode: "704",
+      message: "request already processed or in progress",
+      errorType: "validation",
+    });
     const late = await slow;
     expect(late.status).toBe(200);
+    const retry = await test.api("POST", "/v72/payments", { body: redirectPaymentRequest(), headers });
+    expect(retry.status).toBe(200);
     expect(await late.json()).toEqual(retry.body);
     expect(test.simulator.control.stats().paymentsCreated).toBe(1);
   });

@@ -19,6 +19,7 @@ export const PREVIOUS_HMAC_KEY = "DFB1EB5485895CFA84146406857104ABB4CBCABDC8AAF1
 export const WEBHOOK_USER = "adyen-test";
 export const WEBHOOK_PASSWORD = "webhook-password-0123";
 export const MERCHANT_ACCOUNT = "KakaoPayGatewaySimulator";
+export const CLIENT_SECRET_KEY = "6f1c2b3a4d5e6f708192a3b4c5d6e7f80112233445566778899aabbccddeeff0";
 
 export interface GraphQLResponse<T> {
   data?: T | null;
@@ -75,6 +76,7 @@ export class TestGateway {
       ADYEN_WEBHOOK_USERNAME: WEBHOOK_USER,
       ADYEN_WEBHOOK_PASSWORD: WEBHOOK_PASSWORD,
       ADYEN_TIMEOUT_MS: "1500",
+      CLIENT_SECRET_KEY,
       SIMULATOR_WEBHOOK_DELAY_MS: "60000",
       SIMULATOR_PENDING_DELAY_MS: "60000",
       ...env,
@@ -113,7 +115,7 @@ export class TestGateway {
     return result.data;
   }
 
-  /** A real graphql-ws client, closed with the gateway. */
+  /** A real graphql-ws client, closed with the gateway; `apiKey` is any bearer credential (a client secret too). */
   ws(apiKey: string | null = ALPHA_KEY): Client {
     const client = createClient({
       url: `${this.url.replace("http", "ws")}/graphql`,
@@ -171,7 +173,7 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000)
  */
 export async function tableRows(
   gw: TestGateway | { dir: string },
-  table: "notification_inbox" | "payments" | "payment_events" | "stored_payment_methods" | "idempotency_keys",
+  table: "notification_inbox" | "payments" | "payment_events" | "refunds" | "stored_payment_methods" | "idempotency_keys",
 ): Promise<Array<Record<string, unknown>>> {
   if (gw instanceof TestGateway && !gw.databaseUrl.startsWith("file:")) return pgRows(gw.databaseUrl, table);
   const db = new Database(join(gw.dir, "gateway.db"), { readonly: true });
@@ -186,6 +188,7 @@ const WRITE_ORDER: Record<string, string> = {
   notification_inbox: "id",
   payments: "created_at, id",
   payment_events: "occurred_at, payment_id, version",
+  refunds: "created_at, id",
   stored_payment_methods: "created_at, id",
   idempotency_keys: "created_at, owner, key",
 };

@@ -1,4 +1,5 @@
-import { and, asc, eq, gt, gte, isNull, lt, or, sql } from "drizzle-orm";
+import { randomUUID } from "node:crypto";
+import { and, asc, eq, gt, gte, isNull, lt, or } from "drizzle-orm";
 import { applyPaymentSignal } from "../../payments/apply-signal.js";
 import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
 import { NotificationOutcome } from "../../payments/notification.js";
@@ -234,7 +235,13 @@ export class PgPaymentStore implements PaymentStore {
   }
 
   async ping(): Promise<void> {
-    await this.db.execute(sql`select 1`);
+    // A committed write that leaves nothing behind (ready means a write commits): a probe lease added and removed, two
+    // statements in one simple-protocol query, which PostgreSQL runs as one transaction in one round trip (a
+    // connection lost between two statements of a client-side transaction would be an error nobody listens to).
+    const key = `readyz:${randomUUID()}`;
+    await this.db.$client.query(
+      `insert into leases (key, holder, expires_at) values ('${key}', '${key}', now()); delete from leases where key = '${key}'`,
+    );
   }
 }
 

@@ -32,7 +32,18 @@ export function openSqlite(path: string): SqliteDatabase {
   client.pragma("foreign_keys = ON");
   const db = drizzle(client, { schema });
   migrate(db, { migrationsFolder: migrationsFolder() });
+  // A file we can read but not write (read-only, locked by another writer, full disk) must stop the start.
+  probeWrite(client);
   return db;
+}
+
+/**
+ * A real committed write that changes nothing: rewrites the header's user_version (unused here) with its own value.
+ * Throws what any write would (SQLITE_READONLY, SQLITE_BUSY, SQLITE_FULL, ...).
+ */
+export function probeWrite(client: Database.Database): void {
+  const version = client.pragma("user_version", { simple: true }) as number;
+  client.pragma(`user_version = ${version}`);
 }
 
 /**

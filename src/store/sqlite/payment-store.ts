@@ -16,7 +16,7 @@ import type {
 import { NotificationOutcome } from "../../payments/notification.js";
 import { applyPaymentSignal } from "../../payments/apply-signal.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
-import { type SqliteDatabase, setPlaceholder } from "./database.js";
+import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
 
@@ -30,7 +30,7 @@ export class SqlitePaymentStore implements PaymentStore {
   private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
 
   constructor(
-    db: SqliteDatabase,
+    private readonly db: SqliteDatabase,
     private readonly writes: GroupCommit,
     private readonly sessionLifetimeMs: number,
   ) {
@@ -183,7 +183,8 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async ping(): Promise<void> {
-    this.q.ping.get();
+    // Through the group commit, like every write: ready means a write commits, not only that reads answer.
+    await this.writes.write(() => probeWrite(this.db.$client));
   }
 }
 
@@ -342,6 +343,5 @@ function prepareQueries(db: SqliteDatabase) {
       .set({ outcome: NotificationOutcome.APPLIED })
       .where(eq(notificationInbox.id, p("id")))
       .prepare(),
-    ping: db.$client.prepare("select 1"),
   };
 }
