@@ -9,8 +9,25 @@ export default defineConfig({
     alias: { graphql: require.resolve("graphql") },
   },
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    projects: [
+      { extends: true as const, test: { name: "sqlite", include: ["test/**/*.test.ts"] } },
+      // The end-to-end suite again on PostgreSQL, when a server is given (.ci/run gives one). process.test.ts spawns
+      // dist/ on SQLite files to test what a crash leaves in them: it stays SQLite-only.
+      ...(process.env.TEST_DATABASE_URL
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: "postgres",
+                include: ["test/e2e/**/*.test.ts"],
+                exclude: ["test/e2e/process.test.ts"],
+                env: { TEST_STORE: "postgres" },
+              },
+            },
+          ]
+        : []),
+    ],
   },
 });

@@ -6,7 +6,7 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDi
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import { CachingProvider } from "./adyen/caching-provider.js";
 import { AdyenCheckout } from "./adyen/checkout.js";
-import { type Config, ConfigError } from "./config.js";
+import { type Config, ConfigError, databaseServer } from "./config.js";
 import { Authenticator, type GatewayContext } from "./graphql/context.js";
 import { documentStore } from "./graphql/document-cache.js";
 import { clientErrorFormatter } from "./graphql/errors.js";
@@ -108,7 +108,7 @@ export async function startGateway(
   tuning: GatewayTuning = {},
 ): Promise<Gateway> {
   // The database first: one that cannot be written stops the start before anything listens.
-  const stores = openDatabase(config.databaseUrl, tuning);
+  const stores = await openDatabase(config.databaseUrl, tuning);
   let simulator: RunningSimulator | null = null;
   // Bound before the routes exist (the simulator must know where to send webhooks, and with PORT=0 nobody knows this
   // port before it is bound): until the gateway is ready, every request is answered 503.
@@ -380,10 +380,15 @@ async function serveGateway(
 }
 
 /** Opens the database; one that cannot be opened for writing is a configuration problem named in one line. */
-function openDatabase(databaseUrl: string, tuning: GatewayTuning): Stores {
+async function openDatabase(databaseUrl: string, tuning: GatewayTuning): Promise<Stores> {
   try {
-    return openStores(databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs });
+    return await openStores(databaseUrl, { sessionLifetimeMs: tuning.sessionLifetimeMs });
   } catch (error) {
+    if (!databaseUrl.startsWith("file:")) {
+      // One line naming the variable and the server, never the URL itself: it may carry the password.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ConfigError("DATABASE_URL", `cannot open the database at ${databaseServer(databaseUrl)}: ${reason}`);
+    }
     const code = (error as { code?: unknown }).code;
     // SQLite's message says what is wrong with the file; a system error's code says it without echoing the path.
     const reason =

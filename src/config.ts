@@ -219,10 +219,23 @@ function readInt(env: Env, name: string, fallback: number, min: number, max: num
 
 function readDatabaseUrl(env: Env): string {
   const url = env.DATABASE_URL || "file:./data/gateway.db";
-  if (!url.startsWith("file:") || url.length === "file:".length) {
-    throw new ConfigError("DATABASE_URL", "must be file:PATH (SQLite)");
+  if (url.startsWith("file:")) {
+    if (url.length === "file:".length) throw new ConfigError("DATABASE_URL", "must be file:PATH (SQLite) or postgres://… (PostgreSQL)");
+    return url;
+  }
+  // Never echoed: the URL may carry the database password.
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  if (!parsed || (parsed.protocol !== "postgres:" && parsed.protocol !== "postgresql:") || parsed.hostname === "") {
+    throw new ConfigError("DATABASE_URL", "must be file:PATH (SQLite) or postgres://HOST[:PORT]/DATABASE (PostgreSQL)");
   }
   return url;
+}
+
+/** Where a DATABASE_URL points, for messages: the file, or host, port and database without the credentials. */
+export function databaseServer(url: string): string {
+  if (url.startsWith("file:")) return url;
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
 }
 
 /** The message never repeats the URL: it may hold a password. */

@@ -5,12 +5,13 @@ import type { Config } from "./config.js";
 /**
  * Simulator mode: the secrets config.ts generated (the dev API key, the client-secret key) are kept in files beside
  * the SQLite database and reused at the next start, so Sandbox headers, scripts and client secrets survive a restart.
- * Values set in the environment are never written anywhere.
+ * Values set in the environment are never written anywhere. With PostgreSQL they are generated anew at each start.
  */
 export function keepGeneratedSecrets(config: Config): Config {
+  // PostgreSQL (postgres://…) has no file to sit beside, nor has an in-memory database (file::memory:): generated anew.
+  if (!config.simulator || !config.databaseUrl.startsWith("file:")) return config;
   const path = config.databaseUrl.slice("file:".length);
-  // An in-memory database (file::memory:) has no directory to keep them in.
-  if (!config.simulator || path.startsWith(":")) return config;
+  if (path.startsWith(":")) return config;
   const dir = dirname(resolve(path));
   let kept = config;
   if (config.generatedDevApiKey) {

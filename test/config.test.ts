@@ -70,7 +70,8 @@ describe("configuration", () => {
     ["PORT", "70000"],
     ["PORT", "80a"],
     ["HOST", "not a host"],
-    ["DATABASE_URL", "postgres://x"],
+    ["DATABASE_URL", "mysql://root:s3cret-password@db/test"],
+    ["DATABASE_URL", "postgres://root:s3cret-password@/test"],
     ["ADYEN_TIMEOUT_MS", "-1"],
     ["SIMULATOR_WEBHOOK_DELAY_MS", "1.5"],
     ["SIMULATOR_OFFER_TTL_SECONDS", "ten"],
@@ -80,6 +81,7 @@ describe("configuration", () => {
     expect(error.variable).toBe(name);
     // Secrets are never echoed back.
     if (/KEY|PASSWORD/.test(name)) expect(error.message).not.toContain(value);
+    expect(error.message).not.toContain("s3cret-password");
   });
 
   // Every secret variable, with malformed values built around a marker: no part of it may reach the message.
@@ -98,7 +100,7 @@ describe("configuration", () => {
     ["ADYEN_HMAC_KEY", `${HMAC}${MARKER}`],
     ["ADYEN_HMAC_KEY_PREVIOUS", MARKER],
     ["ADYEN_HMAC_KEY_PREVIOUS", `${MARKER}00`],
-    ["DATABASE_URL", `postgres://user:${MARKER}@db.example/gateway`],
+    ["DATABASE_URL", `postgres://user:${MARKER}@/gateway`],
     ["DATABASE_URL", `mysql://root:${MARKER}@localhost/gateway`],
     ["CLIENT_SECRET_KEY", MARKER],
     ["CLIENT_SECRET_KEY", `${HMAC}${MARKER}`],
@@ -166,5 +168,28 @@ describe("configuration", () => {
     expect(failure({ ...TEST_ENV, HTTP_HEADERS_TIMEOUT_MS: "20000", HTTP_REQUEST_TIMEOUT_MS: "10000" }).message).toBe(
       "HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS",
     );
+  });
+
+  it("stops the real process with one line naming DATABASE_URL, never its password, when PostgreSQL cannot be reached", () => {
+    const result = spawnSync(process.execPath, ["--input-type=module", "-e", "await import('./dist/src/main.js')"], {
+      // Port 1 on the loopback: nothing listens there.
+      env: {
+        ...process.env,
+        ...TEST_ENV,
+        PORT: "0",
+        METRICS_PORT: "0",
+        DATABASE_URL: "postgres://gateway:s3cret-password@127.0.0.1:1/payments",
+      },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe("");
+    const lines = result.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    const line = JSON.parse(lines[0]!) as { level: string; variable: string; msg: string };
+    expect(line).toMatchObject({ level: "error", variable: "DATABASE_URL" });
+    expect(line.msg).toMatch(/^Configuration error: DATABASE_URL cannot open the database at 127\.0\.0\.1:1\/payments/);
+    expect(result.stderr + result.stdout).not.toContain("s3cret-password");
   });
 });

@@ -1,6 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { keepGeneratedSecrets } from "../src/dev-secrets.js";
@@ -55,5 +55,14 @@ describe("generated secrets kept beside the database (simulator mode)", () => {
     const config = keepGeneratedSecrets(loadConfig(env));
     expect(config.devApiKeyFile).toBeNull();
     expect(existsSync(join(dir, "data"))).toBe(false);
+  });
+
+  it("keeps nothing, and writes no file, when DATABASE_URL is PostgreSQL (no SQLite file to sit beside)", () => {
+    const config = loadConfig({ DATABASE_URL: "postgres://127.0.0.1:5432/gateway" });
+    const kept = keepGeneratedSecrets(config);
+    expect(kept).toBe(config);
+    expect(kept.devApiKeyFile).toBeNull();
+    // What slicing "file:" off a postgres:// URL would name as a directory.
+    expect(existsSync(resolve("res:"))).toBe(false);
   });
 });

@@ -138,6 +138,13 @@ export interface PaymentStore {
   expireOrphans(): Promise<PaymentId[]>;
   /** The recorded changes after `afterVersion`, oldest first. */
   listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]>;
+  /**
+   * Takes the lease on `key` for `ttlMs` unless another holder has it unexpired; true when taken. Across every
+   * instance on one database, at most one holder at a time runs the work a key names (one Adyen call).
+   */
+  takeLease(key: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Gives the lease back, if `holder` still has it. */
+  releaseLease(key: string, holder: string): Promise<void>;
   /** Resolves when the database commits a write (a probe that changes nothing): what /readyz reports. */
   ping(): Promise<void>;
 }
@@ -179,8 +186,12 @@ export interface RefundStore {
   findRefundFor(target: RefundTarget): Promise<Refund | null>;
   getRefund(id: RefundId): Promise<Refund | null>;
   listRefunds(paymentId: PaymentId): Promise<Refund[]>;
-  /** API refunds Adyen has not answered yet whose next send is due, oldest first. */
-  dueRefunds(now: Date, limit: number): Promise<Refund[]>;
+  /**
+   * Takes the API refunds Adyen has not answered yet whose next send is due, oldest first, and moves their next send
+   * to `leaseUntil` in the same transaction: two re-senders, in one instance or in two, never take one refund at once,
+   * and one that dies holding it leaves it due again at `leaseUntil`.
+   */
+  takeDueRefunds(now: Date, limit: number, leaseUntil: Date): Promise<Refund[]>;
   /** Records a failed send: it is tried again at `nextSendAt`. */
   scheduleResend(id: RefundId, nextSendAt: Date): Promise<void>;
 }
@@ -219,15 +230,12 @@ export interface NotificationInbox {
   /** Items not applied yet about one pspReference (or naming it as original), oldest first. */
   unapplied(pspReference: string): Promise<StoredNotification[]>;
   /**
-   * One page of the items not applied yet whose backoff has passed at `now`, with an id above `afterId`, oldest
-   * first; at most `limit`.
+   * Takes one page of the items not applied yet whose backoff has passed at `now`, with an id above `afterId`, oldest
+   * first, at most `limit`; in the same transaction counts an attempt at each and defers its next one to `now` +
+   * backoffMs doubled per earlier attempt, at most maxBackoffMs. Two sweeps, in one instance or in two, never take
+   * one item at once.
    */
-  due(now: Date, afterId: number, limit: number): Promise<StoredNotification[]>;
-  /**
-   * Counts an attempt at each item and defers its next one to `now` + backoffMs doubled per earlier attempt, at
-   * most maxBackoffMs. Items applied meanwhile are left alone.
-   */
-  defer(ids: readonly number[], now: Date, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void>;
+  take(now: Date, afterId: number, limit: number, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<StoredNotification[]>;
   /** Marks an item as done without a payment change. */
   settle(id: number, outcome: NotificationOutcome): Promise<void>;
 }

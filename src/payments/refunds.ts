@@ -83,7 +83,9 @@ export class Refunds {
 
   /** One pass of the re-sender: every refund whose send is due goes to Adyen again, with the same Idempotency-Key. */
   async resendDue(now = new Date()): Promise<void> {
-    for (const refund of await this.deps.refunds.dueRefunds(now, RESEND_BATCH)) {
+    // Held for as long as a first send waits for its answer; another instance takes the refund again after that.
+    const leaseUntil = new Date(now.getTime() + this.deps.resendAfterMs);
+    for (const refund of await this.deps.refunds.takeDueRefunds(now, RESEND_BATCH, leaseUntil)) {
       const payment = await this.deps.store.getPayment(refund.paymentId);
       if (!payment) continue;
       this.deps.logger.info(

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { canonicalHash } from "./canonical-json.js";
 import type { ClientSecrets, Principal } from "./client-secret.js";
 import { badInput, ErrorCode, GatewayError, notFound } from "./errors.js";
@@ -39,6 +40,11 @@ import type {
   StoredPaymentMethodStore,
 } from "./ports.js";
 import { EventSource } from "./status.js";
+
+/** How long one instance may hold an Adyen call for a payment before another may take it over (a crash). */
+const PROVIDER_CALL_LEASE_MS = 30_000;
+/** How often an instance waiting for another's Adyen call looks whether it finished. */
+const LEASE_POLL_MS = 50;
 
 /** Everything the use cases need, passed in once by the composition root. */
 export interface PaymentDeps {
@@ -135,8 +141,10 @@ export class Payments {
     }
     const payment = repeat?.payment ?? (await this.createOrResume(owner, terms, claim));
     if (isVisible(payment)) return payment;
-    return this.once(payment.id, () =>
-      this.record(payment.id, EventSource.API, () => this.deps.provider.startRedirectPayment(payment, `${payment.id}:payments`)),
+    return this.once(
+      payment.id,
+      () => this.record(payment.id, EventSource.API, () => this.deps.provider.startRedirectPayment(payment, `${payment.id}:payments`)),
+      () => this.answered(payment.id),
     ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
   }
 
@@ -162,8 +170,10 @@ export class Payments {
     // looked at again. One whose first answer never came is completed with the same Adyen Idempotency-Key.
     const payment = (await this.repeatOf(claim))?.payment ?? (await this.createCharge(owner, input, terms, claim));
     if (isVisible(payment)) return payment;
-    return this.once(payment.id, () =>
-      this.record(payment.id, EventSource.API, () => this.deps.provider.chargeStoredPaymentMethod(payment, `${payment.id}:payments`)),
+    return this.once(
+      payment.id,
+      () => this.record(payment.id, EventSource.API, () => this.deps.provider.chargeStoredPaymentMethod(payment, `${payment.id}:payments`)),
+      () => this.answered(payment.id),
     ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
   }
 
@@ -225,19 +235,26 @@ export class Payments {
     if (payment.detailsSubmittedAt !== null) return payment;
     // Adyen takes at most 64 characters: our 26-character id and 96 bits of the details' hash.
     const key = `${payment.id}:details:${detailsHash}`;
-    const result = await this.once(key, async () => {
-      const recorded = await this.record(payment.id, EventSource.REDIRECT, async () => {
-        const answer = await this.deps.provider.submitDetails(details, key);
-        // A redirectResult from another payment must never settle this one.
-        if (payment.pspReference !== null && answer.pspReference !== null && answer.pspReference !== payment.pspReference) {
-          throw new GatewayError(ErrorCode.INVALID_STATE, "these details belong to another payment", { field: "input.details" });
-        }
-        return answer;
-      });
-      // Completed before the in-flight entry goes: a repeat arriving now finds the key done, not in progress.
-      if (claim) await this.deps.store.completeIdempotencyKey(claim);
-      return recorded;
-    }).catch(explainUnavailable(payment.id, "sameDetails"));
+    const result = await this.once(
+      key,
+      async () => {
+        const recorded = await this.record(payment.id, EventSource.REDIRECT, async () => {
+          const answer = await this.deps.provider.submitDetails(details, key);
+          // A redirectResult from another payment must never settle this one.
+          if (payment.pspReference !== null && answer.pspReference !== null && answer.pspReference !== payment.pspReference) {
+            throw new GatewayError(ErrorCode.INVALID_STATE, "these details belong to another payment", { field: "input.details" });
+          }
+          return answer;
+        });
+        // Completed before the in-flight entry goes: a repeat arriving now finds the key done, not in progress.
+        if (claim) await this.deps.store.completeIdempotencyKey(claim);
+        return recorded;
+      },
+      async () => {
+        const current = await this.deps.store.getPayment(payment.id);
+        return current && isVisible(current) && current.detailsSubmittedAt !== null ? current : null;
+      },
+    ).catch(explainUnavailable(payment.id, "sameDetails"));
     // Requests that joined the call under another key of their own complete theirs too.
     if (claim) await this.deps.store.completeIdempotencyKey(claim);
     return result;
@@ -388,12 +405,44 @@ export class Payments {
     return payment;
   }
 
-  private once(id: string, run: () => Promise<VisiblePayment>): Promise<VisiblePayment> {
-    const running = this.inFlight.get(id);
+  /** The payment once Adyen's answer to /payments is recorded (here or by another instance), else null. */
+  private async answered(id: PaymentId): Promise<VisiblePayment | null> {
+    const payment = await this.deps.store.getPayment(id);
+    return payment && isVisible(payment) ? payment : null;
+  }
+
+  /**
+   * Runs `run` once for concurrent callers of one key: in this process they join one promise; across instances the
+   * store's lease admits one, and the others wait until `finished` finds its result (or the lease of one that died
+   * expires, and one of them takes over). Adyen is called once either way.
+   */
+  private once(key: string, run: () => Promise<VisiblePayment>, finished: () => Promise<VisiblePayment | null>): Promise<VisiblePayment> {
+    const running = this.inFlight.get(key);
     if (running) return running;
-    const promise = run().finally(() => this.inFlight.delete(id));
-    this.inFlight.set(id, promise);
+    const promise = this.leased(key, run, finished).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, promise);
     return promise;
+  }
+
+  private async leased(
+    key: string,
+    run: () => Promise<VisiblePayment>,
+    finished: () => Promise<VisiblePayment | null>,
+  ): Promise<VisiblePayment> {
+    const holder = randomUUID();
+    for (;;) {
+      if (await this.deps.store.takeLease(key, holder, PROVIDER_CALL_LEASE_MS)) {
+        try {
+          // The holder before us may have finished between our last look and the lease.
+          return (await finished()) ?? (await run());
+        } finally {
+          await this.deps.store.releaseLease(key, holder);
+        }
+      }
+      const done = await finished();
+      if (done) return done;
+      await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    }
   }
 }
 

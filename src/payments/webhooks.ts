@@ -79,8 +79,8 @@ export class PaymentWebhooks {
   }
 
   /**
-   * One pass over the inbox, a page at a time: every item not applied yet whose backoff has passed is deferred (so
-   * that no other sweep, here or in another instance, takes it meanwhile) and applied.
+   * One pass over the inbox, a page at a time: every item not applied yet whose backoff has passed is taken (deferred,
+   * so that no other sweep, here or in another instance, takes it meanwhile) and applied.
    */
   async sweep(): Promise<void> {
     for (const id of await this.deps.store.expireOrphans()) {
@@ -92,13 +92,8 @@ export class PaymentWebhooks {
     const now = new Date();
     let afterId = 0;
     for (;;) {
-      const page = await this.deps.inbox.due(now, afterId, this.options.batchSize);
+      const page = await this.deps.inbox.take(now, afterId, this.options.batchSize, this.options);
       if (page.length === 0) return;
-      await this.deps.inbox.defer(
-        page.map((item) => item.id),
-        now,
-        this.options,
-      );
       await Promise.all(page.map((item) => this.applyItem(item)));
       if (page.length < this.options.batchSize) return;
       afterId = page.at(-1)!.id;

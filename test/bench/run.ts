@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick] [--only=2,3] [--profile] [--save=FILE] [--compare=FILE] [--connections=50] [--webhook-rates=500,1000] [--wait=60]
- *   [--observability]`
+ *   [--observability] [--database=postgres]`
  *
  * Every scenario of BENCHMARKS.md against the built gateway in its own process, the simulator in another, the
  * baselines (a raw node:http server; for webhooks, a durable one) in others, and each load generator in a process
@@ -13,6 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import pg from "pg";
+import { withUser } from "../../src/store/pg/database.js";
 import { coresUsed, cpuSnapshot, quietMachine, settledProcessSeconds } from "./cpu.js";
 import {
   ADYEN_API_KEY,
@@ -115,8 +117,10 @@ const { values: args } = parseArgs({
     "webhook-rates": { type: "string" },
     wait: { type: "string", default: "60" },
     observability: { type: "boolean", default: false },
+    database: { type: "string", default: "sqlite" },
   },
 });
+if (args.database !== "sqlite" && args.database !== "postgres") throw new Error("--database must be sqlite or postgres");
 
 const settings: Settings = { ...(args.quick ? QUICK : FULL) };
 if (args.connections) settings.connections = Number(args.connections);
@@ -169,6 +173,30 @@ const fileBudget = limit.ok ? OPEN_FILES : limit.soft;
 
 /** Payments made through the gateway: `fresh` ones were never webhooked nor watched; `used` ones may only be watched. */
 const payments = { fresh: [] as HarvestedPayment[], used: [] as HarvestedPayment[], all: [] as HarvestedPayment[] };
+/** Appended to the rows of the scenarios run again on PostgreSQL (--database=postgres). */
+let store = "";
+
+/** --database=postgres: TEST_DATABASE_URL, or this machine's PostgreSQL; the bench runs in a schema of its own. */
+const postgresUrl = process.env.TEST_DATABASE_URL || "postgres://127.0.0.1:5432/test";
+
+function schemaUrl(schema: string): string {
+  const url = new URL(withUser(postgresUrl));
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  return url.toString();
+}
+
+async function onPostgres(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: withUser(postgresUrl) });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+const createSchema = (schema: string) => onPostgres(`create schema "${schema}"`);
+const dropSchema = (schema: string) => onPostgres(`drop schema if exists "${schema}" cascade`);
 
 function keep(harvested: HarvestedPayment[]): void {
   payments.fresh.push(...harvested);
@@ -374,7 +402,7 @@ async function scenarioStart(): Promise<void> {
     CHECK_EVERY,
   );
   const result = await load("startKakaoPayPayment", gateway, job, { ...job, duration: settings.warmupSeconds });
-  httpRow("4", "startKakaoPayPayment", result, { baseline: "raw", ...TARGETS.start });
+  httpRow("4", `startKakaoPayPayment${store}`, result, { baseline: "raw", ...TARGETS.start });
 }
 
 async function scenarioQuery(): Promise<void> {
@@ -383,7 +411,7 @@ async function scenarioQuery(): Promise<void> {
   const bodies = payments.all.slice(0, settings.queryPayments).map((p) => paymentQueryBody(p.id));
   const job = graphqlJob(bodies, false, '"payment":{"id":"', CHECK_EVERY);
   const result = await load("payment", gateway, job, { ...job, duration: settings.warmupSeconds });
-  httpRow("2", "payment(id) query", result, { baseline: "raw", ...TARGETS.payment });
+  httpRow("2", `payment(id) query${store}`, result, { baseline: "raw", ...TARGETS.payment });
 }
 
 async function scenarioWebhooks(): Promise<void> {
@@ -407,7 +435,7 @@ async function scenarioWebhooks(): Promise<void> {
   const notApplied = await checkAuthorised(sent);
   if (notApplied > 0) notes.push(`3: ${notApplied} of ${sent.length} acknowledged webhooks were not applied`);
   const row = { ...result, errors: result.errors + notApplied };
-  httpRow("3", "POST /webhooks/adyen (AUTHORISATION)", row, { baseline: "durable", ...TARGETS.webhook });
+  httpRow("3", `POST /webhooks/adyen (AUTHORISATION)${store}`, row, { baseline: "durable", ...TARGETS.webhook });
 }
 
 /** Every payment whose webhook was acknowledged must now be AUTHORISED: asked through GraphQL, all of them. */
@@ -675,6 +703,26 @@ async function main(): Promise<void> {
     for (const n of counts) {
       const rates = n === counts.at(-1) ? settings.webhookRates : settings.webhookRates.slice(0, 1);
       for (const rate of rates) await scenarioSubscriptions(n, rate);
+    }
+  }
+  if (args.database === "postgres") {
+    // The same scenarios again on PostgreSQL, in this run: a fresh schema, the same simulator and port; scenario 3
+    // is compared with the durable baseline measured around it on SQLite.
+    await stop(gateway);
+    const schema = `bench_${Date.now()}`;
+    await createSchema(schema);
+    try {
+      await startGatewayProcess({ DATABASE_URL: schemaUrl(schema) });
+      payments.fresh = [];
+      payments.used = [];
+      payments.all = [];
+      store = " (PostgreSQL)";
+      if (only.has("4")) await scenarioStart();
+      if (only.has("2")) await scenarioQuery();
+      if (only.has("3")) await scenarioWebhooks();
+      await stop(gateway);
+    } finally {
+      await dropSchema(schema);
     }
   }
   await scenarioRaw(rawServer, "end");

@@ -89,9 +89,9 @@ describe.skipIf(!available)("the demo checkout in headless Chromium", () => {
 
   for (const journey of journeys) {
     /** Whether the gateway has applied an AUTHORISATION webhook for this payment. */
-    function webhookApplied(paymentId: string): boolean {
-      const payment = tableRows(gw, "payments").find((row) => row.id === paymentId);
-      return tableRows(gw, "notification_inbox").some(
+    async function webhookApplied(paymentId: string): Promise<boolean> {
+      const payment = (await tableRows(gw, "payments")).find((row) => row.id === paymentId);
+      return (await tableRows(gw, "notification_inbox")).some(
         (row) => row.event_code === "AUTHORISATION" && row.psp_reference === payment?.psp_reference && row.applied_at !== null,
       );
     }
@@ -122,7 +122,7 @@ describe.skipIf(!available)("the demo checkout in headless Chromium", () => {
         if ("through" in journey) await page.locator("#events li", { hasText: `${journey.through} (REDIRECT)` }).waitFor();
         // The webhook and the shopper's details may arrive in either order: once the webhook is in, the page shows
         // the final status, whichever came first.
-        await eventually(async () => expect(webhookApplied(paymentId)).toBe(true), 30_000);
+        await eventually(async () => expect(await webhookApplied(paymentId)).toBe(true), 30_000);
         await expect.poll(() => page.locator("#status").textContent()).toBe(journey.final);
         const events = await page.locator("#events li").allTextContents();
         expect(events[0]).toBe("v1 ACTION_REQUIRED (API)");

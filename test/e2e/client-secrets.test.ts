@@ -2,7 +2,6 @@ import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { print } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -120,14 +119,9 @@ describe("client secrets: one payment, nothing else", () => {
   afterAll(() => gw.close());
 
   /** Everything the gateway stored, to show a refused operation changed nothing. */
-  function snapshot(): string {
-    const db = new Database(join(gw.dir, "gateway.db"), { readonly: true });
-    try {
-      const tables = ["payments", "payment_events", "refunds", "idempotency_keys", "notification_inbox", "stored_payment_methods"];
-      return JSON.stringify(tables.map((t) => db.prepare(`select * from ${t} order by rowid`).all()));
-    } finally {
-      db.close();
-    }
+  async function snapshot(): Promise<string> {
+    const tables = ["payments", "payment_events", "refunds", "idempotency_keys", "notification_inbox", "stored_payment_methods"] as const;
+    return JSON.stringify(await Promise.all(tables.map((t) => tableRows(gw, t))));
   }
 
   const secrets = {
@@ -201,36 +195,36 @@ describe("client secrets: one payment, nothing else", () => {
   it.each(serverOnly.flatMap((operation) => Object.keys(secrets).map((kind) => [operation, kind] as const)))(
     "%s with a client secret (%s) is UNAUTHENTICATED and changes nothing",
     async (operation, kind) => {
-      const before = snapshot();
+      const before = await snapshot();
       const outcome = await operations[operation]!(secrets[kind as keyof typeof secrets]());
       expect(outcome.code).toBe("UNAUTHENTICATED");
       expect(outcome.data?.[operation] ?? null).toBeNull();
       expect(outcome.body).not.toContain("pcs_");
-      expect(snapshot()).toBe(before);
+      expect(await snapshot()).toBe(before);
     },
   );
 
   it.each(Object.keys(operations).flatMap((operation) => Object.keys(invalid).map((kind) => [operation, kind] as const)))(
     "%s with a client secret that is %s is UNAUTHENTICATED and changes nothing",
     async (operation, kind) => {
-      const before = snapshot();
+      const before = await snapshot();
       const outcome = await operations[operation]!(invalid[kind as keyof typeof invalid]());
       expect(outcome.code).toBe("UNAUTHENTICATED");
       expect(outcome.body).not.toContain("pcs_");
-      expect(snapshot()).toBe(before);
+      expect(await snapshot()).toBe(before);
     },
   );
 
   it.each(["another payment of the same key", "another key's payment"] as const)(
     "payment(id) with the secret of %s does not exist (null), and submitPaymentDetails is NOT_FOUND",
     async (kind) => {
-      const before = snapshot();
+      const before = await snapshot();
       const read = await operations.payment!(secrets[kind]());
       expect(read.code).toBeUndefined();
       expect(read.data).toEqual({ payment: null });
       const submitted = await operations.submitPaymentDetails!(secrets[kind]());
       expect(submitted.code).toBe("NOT_FOUND");
-      expect(snapshot()).toBe(before);
+      expect(await snapshot()).toBe(before);
     },
   );
 
@@ -257,11 +251,11 @@ describe("client secrets: one payment, nothing else", () => {
     expect(submitted.data?.submitPaymentDetails).toMatchObject({ id: own.id, status: "AUTHORISED", clientSecret: null });
     await gw.simulator.control.idle();
     // The AUTHORISATION webhook is applied after it is acknowledged: wait for it, so only the refund could change rows.
-    await eventually(async () => expect(tableRows(gw, "notification_inbox").every((row) => row.applied_at !== null)).toBe(true));
-    const before = snapshot();
+    await eventually(async () => expect((await tableRows(gw, "notification_inbox")).every((row) => row.applied_at !== null)).toBe(true));
+    const before = await snapshot();
     const refund = await post(gw, RefundPaymentDocument, { input: { paymentId: own.id } }, own.clientSecret!);
     expect(refund.code).toBe("UNAUTHENTICATED");
-    expect(snapshot()).toBe(before);
+    expect(await snapshot()).toBe(before);
   });
 
   it("never writes a client secret or its key to the log", () => {

@@ -79,20 +79,20 @@ describe("the demo checkout's routes", () => {
     expect(payment.clientSecret).toMatch(/^pcs_/);
     expect(payment.action).toMatchObject({ type: "redirect", url: expect.stringContaining(gw.simulator.url) });
     // The payment is the first API key's (alpha), with the page as its returnUrl.
-    const row = tableRows(gw, "payments").find((r) => r.id === payment.id)!;
+    const row = (await tableRows(gw, "payments")).find((r) => r.id === payment.id)!;
     expect(row.owner).toBe("alpha");
     expect(row.return_url).toBe(`${gw.url}/demo`);
   });
 
   it("refuses a payment started by a form post (not JSON) and creates nothing", async () => {
-    const before = tableRows(gw, "payments").length;
+    const before = (await tableRows(gw, "payments")).length;
     const response = await fetch(`${gw.url}/demo/api/payments`, {
       method: "POST",
       headers: { "content-type": "text/plain" },
       body: JSON.stringify({ amount: { value: 12300, currency: "KRW" } }),
     });
     expect(response.status).toBe(415);
-    expect(tableRows(gw, "payments").length).toBe(before);
+    expect((await tableRows(gw, "payments")).length).toBe(before);
   });
 
   it("passes the gateway's own input errors on, clearly", async () => {

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PaymentDocument, StartKakaoPayPaymentDocument } from "../generated/graphql.js";
+import { E2E_ON_POSTGRES } from "../support/database.js";
 import { ALPHA_KEY, BETA_KEY, eventually, tableRows, TestGateway } from "../support/gateway.js";
 import { notificationBody, postWebhook, signedItem } from "../support/webhooks.js";
 
@@ -36,7 +37,8 @@ function onDatabase(statement: string): void {
 }
 
 describe("the inbox sweep, while the gateway runs", () => {
-  it("applies a webhook whose first apply failed, without a restart", async () => {
+  // The failing write is a SQLite trigger set from another connection; PostgreSQL runs the same sweep code.
+  it.skipIf(E2E_ON_POSTGRES)("applies a webhook whose first apply failed, without a restart", async () => {
     const p = await startPayment();
     // The payment's row refuses updates for a while, as a locked or failing database would.
     onDatabase(`CREATE TRIGGER hold_payment BEFORE UPDATE ON payments WHEN OLD.id = '${p.id}'
@@ -57,7 +59,7 @@ describe("the inbox sweep, while the gateway runs", () => {
     const item = signedItem({ eventCode: "AUTHORISATION", pspReference: "UNKNOWNPSP000001", merchantReference: "nobody-ordered-this" });
     expect(await postWebhook(gw.url, notificationBody([item]))).toEqual({ status: 200, text: "[accepted]" });
     await eventually(async () => {
-      const row = tableRows(gw, "notification_inbox").find((r) => r.psp_reference === "UNKNOWNPSP000001");
+      const row = (await tableRows(gw, "notification_inbox")).find((r) => r.psp_reference === "UNKNOWNPSP000001");
       expect(row).toMatchObject({ outcome: "unmatched", merchant_reference: "nobody-ordered-this" });
       expect(row?.applied_at).not.toBeNull();
     });
@@ -92,10 +94,11 @@ describe("matching by merchant reference", () => {
     } finally {
       short.simulator.control.reset();
     }
-    return tableRows(short, "payments").find((r) => r.reference === reference)!;
+    return (await tableRows(short, "payments")).find((r) => r.reference === reference)!;
   }
 
-  const inboxRow = (pspReference: string) => tableRows(short, "notification_inbox").find((r) => r.psp_reference === pspReference);
+  const inboxRow = async (pspReference: string) =>
+    (await tableRows(short, "notification_inbox")).find((r) => r.psp_reference === pspReference);
 
   it("never applies a webhook to another app's payment older than the session lifetime", async () => {
     const orphan = await failedPayment("shared-ref-old");
@@ -107,8 +110,12 @@ describe("matching by merchant reference", () => {
       amount: { value: 6100, currency: "KRW" },
     });
     expect(await postWebhook(short.url, notificationBody([item]))).toEqual({ status: 200, text: "[accepted]" });
-    await eventually(async () => expect(inboxRow("OTHERAPPPSP00001")).toMatchObject({ outcome: "unmatched" }));
-    expect(tableRows(short, "payments").find((r) => r.id === orphan.id)).toMatchObject({ status: null, psp_reference: null, version: 0 });
+    await eventually(async () => expect(await inboxRow("OTHERAPPPSP00001")).toMatchObject({ outcome: "unmatched" }));
+    expect((await tableRows(short, "payments")).find((r) => r.id === orphan.id)).toMatchObject({
+      status: null,
+      psp_reference: null,
+      version: 0,
+    });
   });
 
   it("never applies a webhook to another app's payment whose pspReference is another", async () => {
@@ -121,7 +128,7 @@ describe("matching by merchant reference", () => {
       amount: { value: 6100, currency: "KRW" },
     });
     expect(await postWebhook(short.url, notificationBody([item]))).toEqual({ status: 200, text: "[accepted]" });
-    await eventually(async () => expect(inboxRow("OTHERAPPPSP00002")).toMatchObject({ outcome: "unmatched" }));
+    await eventually(async () => expect(await inboxRow("OTHERAPPPSP00002")).toMatchObject({ outcome: "unmatched" }));
     expect((await short.data(PaymentDocument, { id: other.id }, BETA_KEY)).payment).toMatchObject({
       status: "ACTION_REQUIRED",
       version: 1,
@@ -132,7 +139,7 @@ describe("matching by merchant reference", () => {
   it("expires a payment row whose /payments call failed for good, and keeps it invisible", async () => {
     const orphan = await failedPayment("orphan-ref");
     await eventually(async () =>
-      expect(tableRows(short, "payments").find((r) => r.id === orphan.id)?.expired_at).toEqual(expect.any(Number)),
+      expect((await tableRows(short, "payments")).find((r) => r.id === orphan.id)?.expired_at).toEqual(expect.any(Number)),
     );
     expect((await short.request(PaymentDocument, { id: orphan.id as string })).data?.payment).toBeNull();
   });

@@ -98,8 +98,8 @@ describe("crash safety", () => {
 
     const second = await gateway(dir);
     const payIds = new Set(payments.map((p) => p.id));
-    const events = tableRows({ dir }, "payment_events");
-    const rows = tableRows({ dir }, "payments");
+    const events = await tableRows({ dir }, "payment_events");
+    const rows = await tableRows({ dir }, "payments");
     for (const id of acked) {
       const row = rows.find((r) => r.id === id)!;
       expect(row).toMatchObject({ status: "AUTHORISED", version: 2 });
@@ -115,7 +115,7 @@ describe("crash safety", () => {
       if (row.version === 0) expect(row.status).toBeNull();
       if (payIds.has(row.id as string)) expect(row.version).toBeLessThanOrEqual(2);
     }
-    const inbox = tableRows({ dir }, "notification_inbox");
+    const inbox = await tableRows({ dir }, "notification_inbox");
     expect(inbox.every((r) => r.applied_at !== null)).toBe(true);
     expect(new Set(inbox.map((r) => r.psp_reference)).size).toBe(inbox.length);
 
@@ -168,7 +168,7 @@ describe("graceful shutdown", () => {
     expect(await gw.exited).toEqual({ code: 0, signal: null });
     await expect(fetch(`${gw.url}/healthz`)).rejects.toThrow();
     // Flushed: the database file alone (WAL folded back) holds the in-flight payment.
-    expect(tableRows({ dir }, "payments").some((r) => r.reference === "in-flight" && r.status === "ACTION_REQUIRED")).toBe(true);
+    expect((await tableRows({ dir }, "payments")).some((r) => r.reference === "in-flight" && r.status === "ACTION_REQUIRED")).toBe(true);
   });
 });
 
@@ -325,7 +325,7 @@ describe("shutdown with a slow client", () => {
     for (const socket of stalled) socket.destroy();
     // The store was closed: the WAL was folded back and removed, the payment is in the database file.
     expect(existsSync(join(dir, "gateway.db-wal"))).toBe(false);
-    expect(tableRows({ dir }, "payments").some((r) => r.reference === "before-slow-client")).toBe(true);
+    expect((await tableRows({ dir }, "payments")).some((r) => r.reference === "before-slow-client")).toBe(true);
   }, 40_000);
 });
 

@@ -103,13 +103,13 @@ async function recurringContract(payment: { pspReference?: string | null; refere
   });
   expect((await postWebhook(gw.url, notificationBody([item]))).status).toBe(200);
   await eventually(async () => {
-    const row = tableRows(gw, "notification_inbox").find((r) => r.psp_reference === token);
+    const row = (await tableRows(gw, "notification_inbox")).find((r) => r.psp_reference === token);
     expect(row).toBeDefined();
     expect(row!.applied_at).not.toBeNull();
   });
 }
 
-const tokenRow = (id: string) => tableRows(gw, "stored_payment_methods").find((r) => r.id === id);
+const tokenRow = async (id: string) => (await tableRows(gw, "stored_payment_methods")).find((r) => r.id === id);
 
 const tokenCharges = () => gw.simulator.control.stats().requestsByPath["/v72/payments"] ?? 0;
 
@@ -163,7 +163,7 @@ describe("RECURRING_CONTRACT", () => {
   ])("creates no token for a payment that did not ask to store one, when it %s", async (_, token, shopperReference, named) => {
     const payment = await startPayment({ shopperReference, storePaymentMethod: false });
     await recurringContract(payment, token, named);
-    expect(tokenRow(token)).toBeUndefined();
+    expect(await tokenRow(token)).toBeUndefined();
     expect(await methods(named)).toEqual([]);
   });
 

@@ -35,16 +35,16 @@ function tempDir(): string {
   return dir;
 }
 
-/** Instance A in this process (with its simulator, which sends webhooks to A only), on the shared SQLite file. */
+/** Instance A in this process (with its simulator, which sends webhooks to A only), on the shared database. */
 async function instanceA(dir: string, redisUrl: string): Promise<TestGateway> {
   const a = await TestGateway.start({ REDIS_URL: redisUrl, SIMULATOR_WEBHOOK_DELAY_MS: "20" }, dir);
   cleanups.push(() => a.close({ keepData: true }));
   return a;
 }
 
-/** Instance B: another process on the same database and Redis. */
-async function instanceB(dir: string, redisUrl: string): Promise<GatewayProcess> {
-  const b = await startGatewayProcess(dir, { REDIS_URL: redisUrl });
+/** Instance B: another process on A's database (its SQLite file, or its PostgreSQL schema) and Redis. */
+async function instanceB(a: TestGateway, redisUrl: string): Promise<GatewayProcess> {
+  const b = await startGatewayProcess(a.dir, { REDIS_URL: redisUrl, DATABASE_URL: a.databaseUrl });
   cleanups.push(async () => {
     b.child.kill("SIGKILL");
     await b.exited;
@@ -114,7 +114,7 @@ describe.skipIf(!TEST_REDIS_URL)("two instances through the shared Redis (TEST_R
   it("a subscriber on instance B receives, in order and once, every change applied on instance A", async () => {
     const dir = tempDir();
     const a = await instanceA(dir, TEST_REDIS_URL!);
-    const b = await instanceB(dir, TEST_REDIS_URL!);
+    const b = await instanceB(a, TEST_REDIS_URL!);
     const client = wsClient(b.url);
 
     const payments = await Promise.all([1, 2, 3].map((i) => startPayment(a, `two-instances-${Date.now()}-${i}`)));
@@ -153,7 +153,7 @@ describe.skipIf(!REDIS_SERVER_ON_PATH)("a Redis of our own, stopped and restarte
     cleanups.push(() => redis.stop());
     const dir = tempDir();
     const a = await instanceA(dir, redis.url);
-    const b = await instanceB(dir, redis.url);
+    const b = await instanceB(a, redis.url);
     expect(await readyz(a.url)).toBe(200);
     expect(await readyz(b.url)).toBe(200);
 
@@ -219,7 +219,7 @@ describe.skipIf(!REDIS_SERVER_ON_PATH)("one instance cut off Redis while the oth
     const dir = tempDir();
     // A reaches Redis through the proxy, B directly.
     const a = await instanceA(dir, `redis://127.0.0.1:${proxy.port}`);
-    const b = await instanceB(dir, redis.url);
+    const b = await instanceB(a, redis.url);
 
     const p = await startPayment(a, `cut-off-${Date.now()}`);
     const watcher = watch(wsClient(b.url), p.id);

@@ -41,7 +41,7 @@ const anomalies = (gw: TestGateway, kind: string) => gw.gateway.metrics.value("g
 /** Every inbox item about this pspReference has been applied (or settled). */
 async function webhooksApplied(gw: TestGateway, pspReference: string, count: number) {
   await eventually(async () => {
-    const rows = tableRows(gw, "notification_inbox").filter((r) => r.psp_reference === pspReference);
+    const rows = (await tableRows(gw, "notification_inbox")).filter((r) => r.psp_reference === pspReference);
     expect(rows).toHaveLength(count);
     expect(rows.every((r) => r.applied_at !== null)).toBe(true);
   });

@@ -59,23 +59,23 @@ function subscribe(paymentId: string, afterVersion?: number, apiKey = ALPHA_KEY)
 describe("POST /webhooks/adyen: authentication and shape", () => {
   it("answers 401 and stores nothing on wrong basic auth", async () => {
     const { pspReference, reference } = await startPayment();
-    const before = tableRows(gw, "notification_inbox").length;
+    const before = (await tableRows(gw, "notification_inbox")).length;
     const result = await postWebhook(
       gw.url,
       notificationBody([signedItem({ eventCode: "AUTHORISATION", pspReference, merchantReference: reference })]),
       { user: "adyen-test", password: "wrong" },
     );
     expect(result.status).toBe(401);
-    expect(tableRows(gw, "notification_inbox")).toHaveLength(before);
+    expect(await tableRows(gw, "notification_inbox")).toHaveLength(before);
   });
 
   it("answers 401 and stores nothing when one item's HMAC is wrong", async () => {
     const { pspReference, reference, id } = await startPayment();
     const good = signedItem({ eventCode: "AUTHORISATION", pspReference, merchantReference: reference });
     const forged = signedItem({ eventCode: "AUTHORISATION", pspReference, merchantReference: reference }, "00".repeat(32));
-    const before = tableRows(gw, "notification_inbox").length;
+    const before = (await tableRows(gw, "notification_inbox")).length;
     expect((await send(good, forged)).status).toBe(401);
-    expect(tableRows(gw, "notification_inbox")).toHaveLength(before);
+    expect(await tableRows(gw, "notification_inbox")).toHaveLength(before);
     expect((await current(id)).status).toBe("ACTION_REQUIRED");
   });
 
@@ -104,7 +104,7 @@ describe("POST /webhooks/adyen: authentication and shape", () => {
     const result = await send(signedItem({ eventCode: "REPORT_AVAILABLE", pspReference, merchantReference: reference }));
     expect(result).toEqual({ status: 200, text: "[accepted]" });
     await eventually(async () => {
-      const row = tableRows(gw, "notification_inbox").find((r) => r.psp_reference === pspReference);
+      const row = (await tableRows(gw, "notification_inbox")).find((r) => r.psp_reference === pspReference);
       expect(row).toMatchObject({ event_code: "REPORT_AVAILABLE", outcome: "unhandled_event" });
     });
     expect((await current(id)).version).toBe(1);
@@ -114,7 +114,7 @@ describe("POST /webhooks/adyen: authentication and shape", () => {
     const { pspReference, reference, id } = await startPayment();
     await send(signedItem({ eventCode: "AUTHORISATION", pspReference, merchantReference: reference, merchantAccountCode: "SomeoneElse" }));
     await eventually(async () => {
-      const row = tableRows(gw, "notification_inbox").find((r) => r.psp_reference === pspReference);
+      const row = (await tableRows(gw, "notification_inbox")).find((r) => r.psp_reference === pspReference);
       expect(row).toMatchObject({ outcome: "other_merchant_account" });
     });
     expect((await current(id)).status).toBe("ACTION_REQUIRED");
@@ -171,7 +171,9 @@ describe("the status rules, driven by webhooks", () => {
     await eventually(async () => expect((await current(paid.id)).status).toBe("AUTHORISED"));
     await send(signedItem({ eventCode: "OFFER_CLOSED", pspReference: paid.pspReference, merchantReference: paid.reference }));
     await eventually(async () => {
-      const row = tableRows(gw, "notification_inbox").find((r) => r.psp_reference === paid.pspReference && r.event_code === "OFFER_CLOSED");
+      const row = (await tableRows(gw, "notification_inbox")).find(
+        (r) => r.psp_reference === paid.pspReference && r.event_code === "OFFER_CLOSED",
+      );
       expect(row?.applied_at).toBeTruthy();
     });
     expect(await current(paid.id)).toMatchObject({ status: "AUTHORISED", version: 2 });
@@ -230,7 +232,7 @@ describe("the status rules, driven by webhooks", () => {
     });
     expect(await send(item)).toEqual({ status: 200, text: "[accepted]" });
     await new Promise((r) => setTimeout(r, 100));
-    expect(tableRows(gw, "notification_inbox").find((r) => r.psp_reference === created.pspReference)?.applied_at).toBeNull();
+    expect((await tableRows(gw, "notification_inbox")).find((r) => r.psp_reference === created.pspReference)?.applied_at).toBeNull();
 
     const retried = (await gw.data(StartKakaoPayPaymentDocument, { input })).startKakaoPayPayment;
     expect(retried).toMatchObject({ status: "AUTHORISED", pspReference: created.pspReference });
@@ -263,7 +265,7 @@ describe("the status rules, driven by webhooks", () => {
       }),
     );
     await eventually(async () => {
-      const row = tableRows(gw, "payments").find((r) => r.reference === "by-reference-order");
+      const row = (await tableRows(gw, "payments")).find((r) => r.reference === "by-reference-order");
       expect(row).toMatchObject({ status: "AUTHORISED", psp_reference: created.pspReference, version: 1 });
     });
     const retried = (await gw.data(StartKakaoPayPaymentDocument, { input })).startKakaoPayPayment;
@@ -392,7 +394,7 @@ describe("store, then acknowledge, then apply", () => {
 
     // What a crash right after the 200 leaves behind: the inbox row, not applied.
     const { openStores } = await import("../../src/store/index.js");
-    const stores = openStores(`file:${first.dir}/gateway.db`);
+    const stores = await openStores(first.databaseUrl);
     const { parseNotificationRequest } = await import("../../src/adyen/webhooks.js");
     const [parsed] = parseNotificationRequest(
       notificationBody([

@@ -179,7 +179,7 @@ describe("refunds, for any interleaving of requests, Adyen's answers and refund 
   it("never reserve more than was paid, and each refund ends where its last valid signal says, through the real store and inbox", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { maxLength: 14 }), async (steps) => {
-        const stores = openStores("file::memory:");
+        const stores = await openStores("file::memory:");
         const webhooks = new PaymentWebhooks({
           store: stores.payments,
           tokens: stores.storedPaymentMethods,

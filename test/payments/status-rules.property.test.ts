@@ -7,7 +7,7 @@ import type { Notification } from "../../src/payments/notification.js";
 import type { StatusEvents } from "../../src/payments/ports.js";
 import type { PaymentSignal } from "../../src/payments/transitions.js";
 import { PaymentWebhooks } from "../../src/payments/webhooks.js";
-import { openStores } from "../../src/store/index.js";
+import { openSqliteStores } from "../../src/store/index.js";
 
 /** One thing that can happen to a redirect payment (of 1000 KRW) after Adyen answered RedirectShopper. */
 type Happening =
@@ -93,7 +93,7 @@ describe("status rules, for any order and duplication of webhooks and redirect r
   it("end where docs/contract.md says, with versions that never skip or repeat, through the real store and inbox", async () => {
     await fc.assert(
       fc.asyncProperty(history, async (items) => {
-        const stores = openStores("file::memory:");
+        const stores = openSqliteStores(":memory:");
         const published: number[] = [];
         const counted: string[] = [];
         const events: StatusEvents = { publish: (change) => void published.push(change.event.version) };

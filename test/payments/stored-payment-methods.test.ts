@@ -4,7 +4,7 @@ import type { ApiKeyName, PaymentId, PspReference } from "../../src/payments/ids
 import type { PaymentProvider } from "../../src/payments/ports.js";
 import type { ProviderStoredPaymentMethod } from "../../src/payments/stored-payment-method.js";
 import { StoredPaymentMethods } from "../../src/payments/stored-payment-methods.js";
-import { openStores, type Stores } from "../../src/store/index.js";
+import { openSqliteStores, type Stores } from "../../src/store/index.js";
 
 const ALPHA = "alpha" as ApiKeyName;
 const BETA = "beta" as ApiKeyName;
@@ -20,7 +20,7 @@ const adyen = {
 } as unknown as PaymentProvider;
 
 beforeEach(() => {
-  stores = openStores("file::memory:");
+  stores = openSqliteStores(":memory:");
   listed = [];
   lines = [];
   service = new StoredPaymentMethods({

@@ -5,7 +5,7 @@ import type { PaymentId, PspReference } from "../../src/payments/ids.js";
 import type { Notification } from "../../src/payments/notification.js";
 import type { WebhookAnomaly } from "../../src/payments/telemetry.js";
 import { PaymentWebhooks } from "../../src/payments/webhooks.js";
-import { openStores, type Stores } from "../../src/store/index.js";
+import { openSqliteStores, type Stores } from "../../src/store/index.js";
 
 const opened: Stores[] = [];
 afterEach(async () => {
@@ -14,7 +14,7 @@ afterEach(async () => {
 
 /** Stores whose payment sessions last `sessionLifetimeMs`, and webhooks over them. */
 function setup(sessionLifetimeMs: number) {
-  const stores = openStores("file::memory:", { sessionLifetimeMs });
+  const stores = openSqliteStores(":memory:", sessionLifetimeMs);
   opened.push(stores);
   const anomalies: WebhookAnomaly[] = [];
   const lines: string[] = [];

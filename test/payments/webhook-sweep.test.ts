@@ -6,7 +6,7 @@ import type { Notification } from "../../src/payments/notification.js";
 import type { NotificationInbox, PaymentStore } from "../../src/payments/ports.js";
 import type { WebhookAnomaly } from "../../src/payments/telemetry.js";
 import { PaymentWebhooks, type WebhookSweepOptions } from "../../src/payments/webhooks.js";
-import { openStores, type Stores } from "../../src/store/index.js";
+import { openSqliteStores, type Stores } from "../../src/store/index.js";
 import { eventually } from "../support/gateway.js";
 
 const opened: Array<{ stores: Stores; webhooks: PaymentWebhooks[] }> = [];
@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 function setup() {
-  const stores = openStores("file::memory:");
+  const stores = openSqliteStores(":memory:");
   const entry = { stores, webhooks: [] as PaymentWebhooks[] };
   opened.push(entry);
   const anomalies: WebhookAnomaly[] = [];
@@ -109,9 +109,9 @@ describe("the inbox sweep", () => {
         const value = Reflect.get(target, property) as unknown;
         if (typeof value !== "function") return value;
         if (property === "unapplied") throw new Error("the sweep must read the inbox in pages");
-        if (property === "due") {
-          return async (...args: Parameters<NotificationInbox["due"]>) => {
-            const page = await target.due(...args);
+        if (property === "take") {
+          return async (...args: Parameters<NotificationInbox["take"]>) => {
+            const page = await target.take(...args);
             pages.push(page.length);
             return page;
           };

@@ -14,7 +14,7 @@ afterEach(async () => {
 });
 
 async function setup() {
-  const stores = openStores("file::memory:");
+  const stores = await openStores("file::memory:");
   cleanups.push(() => stores.close());
   const feed = await RedisStatusFeed.connect(TEST_REDIS_URL!, stores.payments, memoryLogger([]));
   cleanups.push(() => feed.close());

@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import Database from "better-sqlite3";
+import pg from "pg";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
@@ -8,6 +9,8 @@ import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
 import { type Gateway, type GatewayTuning, startGateway } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
+import { withUser } from "../../src/store/pg/database.js";
+import { dropTestSchema, E2E_ON_POSTGRES, schemaFor, testSchemaUrl } from "./database.js";
 import { memoryLogger } from "./logger.js";
 
 export const ALPHA_KEY = "alpha-secret-0123456789abcdef";
@@ -42,7 +45,10 @@ export async function graphqlRequest<TResult, TVariables>(
   return (await response.json()) as GraphQLResponse<TResult>;
 }
 
-/** A real gateway on an ephemeral port, with the real simulator, on a fresh SQLite file. */
+/**
+ * A real gateway on an ephemeral port, with the real simulator, on a fresh SQLite file, or in the postgres project on
+ * a fresh schema of TEST_DATABASE_URL named after `dir` (so a gateway restarted on the same dir finds its rows).
+ */
 export class TestGateway {
   private sockets: Client[] = [];
 
@@ -50,6 +56,8 @@ export class TestGateway {
     readonly gateway: Gateway,
     readonly dir: string,
     readonly lines: string[],
+    /** The gateway's DATABASE_URL: to reach its rows from a test. */
+    readonly databaseUrl: string,
   ) {}
 
   /** Every log line of the gateway and its simulator, as the JSON text pino wrote. */
@@ -68,7 +76,7 @@ export class TestGateway {
       ADYEN_ENVIRONMENT: "simulator",
       PORT: "0",
       METRICS_PORT: "0",
-      DATABASE_URL: `file:${join(dir, "gateway.db")}`,
+      DATABASE_URL: E2E_ON_POSTGRES ? await testSchemaUrl(schemaFor(dir)) : `file:${join(dir, "gateway.db")}`,
       GATEWAY_API_KEYS: `alpha:${ALPHA_KEY},beta:${BETA_KEY}`,
       RETURN_URL_ALLOWLIST: "https://shop.example,myapp://,http://localhost",
       ADYEN_HMAC_KEY: HMAC_KEY,
@@ -83,7 +91,7 @@ export class TestGateway {
     });
     if (metrics) config.metricsPort = 0;
     const gateway = await startGateway(config, memoryLogger(lines), tuning);
-    return new TestGateway(gateway, dir, lines);
+    return new TestGateway(gateway, dir, lines, config.databaseUrl);
   }
 
   get url(): string {
@@ -132,7 +140,9 @@ export class TestGateway {
   async close({ keepData = false } = {}): Promise<void> {
     await Promise.all(this.sockets.map((s) => s.dispose()));
     await this.gateway.close();
-    if (!keepData) rmSync(this.dir, { recursive: true, force: true });
+    if (keepData) return;
+    rmSync(this.dir, { recursive: true, force: true });
+    if (E2E_ON_POSTGRES) await dropTestSchema(schemaFor(this.dir));
   }
 }
 
@@ -166,15 +176,49 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000)
   }
 }
 
-/** Rows of one table, read straight from the gateway's SQLite file: what is durably there. */
-export function tableRows(
+/**
+ * Rows of one table, read straight from the gateway's database: what is durably there, in the order they were written.
+ * On PostgreSQL, values come back as SQLite holds them (times in ms, booleans 0/1), so a test reads both alike.
+ */
+export async function tableRows(
   gw: TestGateway | { dir: string },
-  table: "notification_inbox" | "payments" | "payment_events" | "stored_payment_methods" | "idempotency_keys",
-): Array<Record<string, unknown>> {
+  table: "notification_inbox" | "payments" | "payment_events" | "refunds" | "stored_payment_methods" | "idempotency_keys",
+): Promise<Array<Record<string, unknown>>> {
+  if (gw instanceof TestGateway && !gw.databaseUrl.startsWith("file:")) return pgRows(gw.databaseUrl, table);
   const db = new Database(join(gw.dir, "gateway.db"), { readonly: true });
   try {
     return db.prepare(`select * from ${table} order by rowid`).all() as Array<Record<string, unknown>>;
   } finally {
     db.close();
+  }
+}
+
+const WRITE_ORDER: Record<string, string> = {
+  notification_inbox: "id",
+  payments: "created_at, id",
+  payment_events: "occurred_at, payment_id, version",
+  refunds: "created_at, id",
+  stored_payment_methods: "created_at, id",
+  idempotency_keys: "created_at, owner, key",
+};
+
+async function pgRows(databaseUrl: string, table: string): Promise<Array<Record<string, unknown>>> {
+  const client = new pg.Client({ connectionString: withUser(databaseUrl) });
+  await client.connect();
+  try {
+    const { rows } = await client.query<Record<string, unknown>>(`select * from ${table} order by ${WRITE_ORDER[table]}`);
+    return rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([column, value]) => {
+          if (value instanceof Date) return [column, value.getTime()];
+          if (typeof value === "boolean") return [column, Number(value)];
+          if (column === "amount_value") return [column, Number(value)];
+          if (column === "action" && value !== null) return [column, JSON.stringify(value)];
+          return [column, value];
+        }),
+      ),
+    );
+  } finally {
+    await client.end();
   }
 }

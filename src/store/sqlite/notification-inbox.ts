@@ -1,11 +1,10 @@
 import { and, asc, count, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
+import { toNotification } from "../rows.js";
 import type { Notification, NotificationOutcome, StoredNotification } from "../../payments/notification.js";
 import type { NotificationInbox } from "../../payments/ports.js";
 import { type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { notificationInbox } from "./schema.js";
-
-type Row = typeof notificationInbox.$inferSelect;
 
 /** NotificationInbox on SQLite: saved through the group commit, so an acknowledged item is on disk (synchronous=FULL). */
 export class SqliteNotificationInbox implements NotificationInbox {
@@ -52,14 +51,17 @@ export class SqliteNotificationInbox implements NotificationInbox {
     return this.q.countUnapplied.get()?.count ?? 0;
   }
 
-  async due(now: Date, afterId: number, limit: number): Promise<StoredNotification[]> {
-    // A placeholder in a where clause is bound as given, not through the column's timestamp encoder.
-    return this.q.due.all({ now: now.getTime(), afterId, limit }).map(toNotification);
-  }
-
-  async defer(ids: readonly number[], now: Date, backoff: { backoffMs: number; maxBackoffMs: number }): Promise<void> {
-    await this.writes.write(() => {
-      for (const id of ids) this.q.defer.run({ id, now: now.getTime(), ...backoff });
+  async take(
+    now: Date,
+    afterId: number,
+    limit: number,
+    backoff: { backoffMs: number; maxBackoffMs: number },
+  ): Promise<StoredNotification[]> {
+    return this.writes.write(() => {
+      // A placeholder in a where clause is bound as given, not through the column's timestamp encoder.
+      const rows = this.q.due.all({ now: now.getTime(), afterId, limit });
+      for (const row of rows) this.q.defer.run({ id: row.id, now: now.getTime(), ...backoff });
+      return rows.map(toNotification);
     });
   }
 
@@ -137,28 +139,5 @@ function prepareQueries(db: SqliteDatabase) {
       .set({ appliedAt: setPlaceholder("now"), outcome: setPlaceholder("outcome") })
       .where(and(eq(notificationInbox.id, p("id")), isNull(notificationInbox.appliedAt)))
       .prepare(),
-  };
-}
-
-function toNotification(row: Row): StoredNotification {
-  const item = JSON.parse(row.raw) as {
-    amount?: { value: number; currency: string };
-    reason?: string;
-    additionalData?: Record<string, string>;
-  };
-  return {
-    id: row.id,
-    eventCode: row.eventCode,
-    success: row.success,
-    pspReference: row.pspReference,
-    originalReference: row.originalReference,
-    merchantReference: row.merchantReference,
-    merchantAccountCode: row.merchantAccountCode,
-    amount: item.amount ?? null,
-    reason: item.reason ?? null,
-    additionalData: item.additionalData ?? {},
-    raw: row.raw,
-    receivedAt: row.receivedAt,
-    appliedAt: row.appliedAt,
   };
 }

@@ -1,7 +1,7 @@
+import { toEvent, toPayment } from "../rows.js";
 import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
-import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "../../payments/ids.js";
-import type { RefundStatus } from "../../payments/refund.js";
-import type { Channel, Payment, PaymentEvent, RecurringProcessingModel, VisiblePayment } from "../../payments/payment.js";
+import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
+import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
   IdempotencyClaim,
@@ -14,14 +14,11 @@ import type {
   RecordedSignal,
 } from "../../payments/ports.js";
 import { NotificationOutcome } from "../../payments/notification.js";
-import type { EventSource, PaymentStatus } from "../../payments/status.js";
-import { decideTransition, type PaymentSignal } from "../../payments/transitions.js";
+import { applyPaymentSignal } from "../../payments/apply-signal.js";
+import type { PaymentSignal } from "../../payments/transitions.js";
 import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
-
-type PaymentRow = typeof payments.$inferSelect;
-type EventRow = typeof paymentEvents.$inferSelect;
 
 /**
  * PaymentStore on SQLite. Writes go through the group commit, where each runs synchronously in its own savepoint on
@@ -29,6 +26,8 @@ type EventRow = typeof paymentEvents.$inferSelect;
  */
 export class SqlitePaymentStore implements PaymentStore {
   private readonly q: ReturnType<typeof prepareQueries>;
+  /** SQLite serves one process (docs/contract.md, Running several instances): its leases need not outlive it. */
+  private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -114,59 +113,28 @@ export class SqlitePaymentStore implements PaymentStore {
       const row = this.q.payment.get({ id });
       if (!row) throw new Error(`payment ${id} vanished`);
       const before = toPayment(row);
-      // A webhook found by merchant reference whose payment meanwhile got another pspReference is not about it.
-      if (settles && facts.pspReference && before.pspReference && facts.pspReference !== before.pspReference) {
-        return { payment: before, change: null, anomaly: null };
-      }
       const now = new Date();
+      const effect = applyPaymentSignal(before, signal, facts, now, settles !== undefined);
+      if (effect.kind === "foreign") return { payment: before, change: null, anomaly: null };
       // Claim the inbox item in this transaction: whoever claims it applies it, once.
       if (settles && this.q.claimNotification.run({ id: settles.notificationId, now }).changes === 0) {
         return { payment: before, change: null, anomaly: null };
       }
-      const decision = decideTransition({ ...before, detailsSubmitted: before.detailsSubmittedAt !== null }, signal);
-      const statusChanged = decision.status !== before.status;
-      const detailsAnswered = decision.detailsSubmitted && before.detailsSubmittedAt === null;
-      const pspReference = before.pspReference ?? facts.pspReference ?? null;
-      // Adyen's action belongs to the answer that moved the payment (e.g. details clear the redirect).
-      const action = (statusChanged || detailsAnswered) && facts.action !== undefined ? facts.action : before.action;
-      const unchanged =
-        !statusChanged &&
-        !detailsAnswered &&
-        decision.refusalReason === before.refusalReason &&
-        decision.resultCode === before.resultCode &&
-        decision.authorisedByWebhook === before.authorisedByWebhook &&
-        pspReference === before.pspReference &&
-        action === before.action;
-      if (unchanged) return { payment: before, change: null, anomaly: decision.anomaly };
-      const version = statusChanged ? before.version + 1 : before.version;
+      const { update, event, anomaly } = effect;
+      if (!update) return { payment: before, change: null, anomaly };
       const updated = this.q.updatePayment.get({
+        ...update,
         id,
         expectedVersion: before.version,
-        pspReference,
-        action,
-        status: decision.status,
-        refusalReason: decision.refusalReason,
-        resultCode: decision.resultCode,
-        authorisedByWebhook: decision.authorisedByWebhook,
-        detailsSubmittedAt: detailsAnswered ? now.getTime() : null,
-        version,
+        detailsSubmittedAt: update.detailsSubmittedAt?.getTime() ?? null,
         now,
       });
       if (!updated) throw new Error(`payment ${id} changed under its own transaction`);
       const payment = toPayment(updated);
-      if (!statusChanged || decision.status === null) return { payment, change: null, anomaly: decision.anomaly };
-      const event = this.q.insertEvent.get({
-        paymentId: id,
-        version,
-        status: decision.status,
-        previousStatus: before.status,
-        source: signal.source,
-        eventCode: signal.source === "WEBHOOK" ? signal.eventCode : null,
-        resultCode: signal.source === "WEBHOOK" ? null : signal.resultCode,
-        now,
-      })!;
+      if (!event) return { payment, change: null, anomaly };
+      const stored = this.q.insertEvent.get({ ...event, now })!;
       if (settles) this.q.markNotificationApplied.run({ id: settles.notificationId });
-      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(event) }, anomaly: decision.anomaly };
+      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(stored) }, anomaly };
     });
   }
 
@@ -200,6 +168,18 @@ export class SqlitePaymentStore implements PaymentStore {
 
   async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
     return this.q.events.all({ id, afterVersion }).map(toEvent);
+  }
+
+  async takeLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now();
+    const current = this.leases.get(key);
+    if (current && current.holder !== holder && current.expiresAt > now) return false;
+    this.leases.set(key, { holder, expiresAt: now + ttlMs });
+    return true;
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    if (this.leases.get(key)?.holder === holder) this.leases.delete(key);
   }
 
   async ping(): Promise<void> {
@@ -363,48 +343,5 @@ function prepareQueries(db: SqliteDatabase) {
       .set({ outcome: NotificationOutcome.APPLIED })
       .where(eq(notificationInbox.id, p("id")))
       .prepare(),
-  };
-}
-
-export function toPayment(row: PaymentRow): Payment {
-  return {
-    id: row.id as PaymentId,
-    owner: row.owner as ApiKeyName,
-    reference: row.reference,
-    amount: { value: row.amountValue, currency: row.currency },
-    paymentMethodType: row.paymentMethodType,
-    status: row.status as PaymentStatus | null,
-    version: row.version,
-    resultCode: row.resultCode,
-    refusalReason: row.refusalReason,
-    pspReference: row.pspReference as PspReference | null,
-    action: row.action ?? null,
-    returnUrl: row.returnUrl,
-    countryCode: row.countryCode,
-    shopperLocale: row.shopperLocale,
-    channel: row.channel as Channel | null,
-    shopperReference: row.shopperReference,
-    storePaymentMethod: row.storePaymentMethod,
-    storedPaymentMethodId: row.storedPaymentMethodId as StoredPaymentMethodId | null,
-    recurringProcessingModel: row.recurringProcessingModel as RecurringProcessingModel | null,
-    authorisedByWebhook: row.authorisedByWebhook,
-    detailsSubmittedAt: row.detailsSubmittedAt,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
-}
-
-export function toEvent(row: EventRow): PaymentEvent {
-  return {
-    paymentId: row.paymentId as PaymentId,
-    version: row.version,
-    status: row.status as PaymentStatus,
-    previousStatus: row.previousStatus as PaymentStatus | null,
-    source: row.source as EventSource,
-    eventCode: row.eventCode,
-    resultCode: row.resultCode,
-    refundId: row.refundId as RefundId | null,
-    refundStatus: row.refundStatus as RefundStatus | null,
-    occurredAt: row.occurredAt,
   };
 }

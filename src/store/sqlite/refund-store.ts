@@ -1,16 +1,15 @@
 import { and, asc, eq, isNotNull, isNull, lte, sql } from "drizzle-orm";
 import type { PaymentId, PspReference, RefundId } from "../../payments/ids.js";
-import type { Amount, Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
+import type { Amount, Payment, VisiblePayment } from "../../payments/payment.js";
 import type { CreateRefundResult, IdempotencyClaim, RecordedRefundSignal, RefundStore, RefundTarget } from "../../payments/ports.js";
-import { decideRefundTransition, type Refund, type RefundSignal, type RefundSource, type RefundStatus } from "../../payments/refund.js";
-import { EventSource, type PaymentStatus } from "../../payments/status.js";
+import type { Refund, RefundSignal, RefundSource } from "../../payments/refund.js";
+import { applyRefundSignal, refundEvent } from "../../payments/apply-signal.js";
+import { EventSource } from "../../payments/status.js";
 import type { SqliteDatabase } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
-import { toEvent, toPayment } from "./payment-store.js";
+import { toPayment, toRefund } from "../rows.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments, refunds } from "./schema.js";
 import { NotificationOutcome } from "../../payments/notification.js";
-
-type RefundRow = typeof refunds.$inferSelect;
 
 /**
  * RefundStore on SQLite. Each write runs synchronously inside the group commit (one connection, one writer): reading
@@ -78,24 +77,15 @@ export class SqliteRefundStore implements RefundStore {
       const before = this.refund(id);
       const now = new Date();
       if (settles && !this.claimNotification(settles.notificationId, now)) return { refund: before, change: null };
-      const transition = decideRefundTransition(before.status, signal);
-      const pspReference = before.pspReference ?? (signal.kind === "REJECTED" ? null : signal.pspReference);
-      // Adyen answered (accepted or rejected): the gateway stops sending it.
-      const answered = signal.kind === "ACCEPTED" || signal.kind === "REJECTED" || pspReference !== null;
+      const next = applyRefundSignal(before, signal);
       const row = this.db
         .update(refunds)
-        .set({
-          status: transition?.status ?? before.status,
-          reason: transition ? transition.reason : before.reason,
-          pspReference,
-          nextSendAt: answered ? null : before.nextSendAt,
-          updatedAt: now,
-        })
+        .set({ status: next.status, reason: next.reason, pspReference: next.pspReference, nextSendAt: next.nextSendAt, updatedAt: now })
         .where(eq(refunds.id, id))
         .returning()
         .get()!;
       const refund = toRefund(row);
-      if (!transition) return { refund, change: null };
+      if (!next.changed) return { refund, change: null };
       const source = signal.kind === "WEBHOOK" ? EventSource.WEBHOOK : EventSource.API;
       const eventCode = signal.kind === "WEBHOOK" ? signal.eventCode : null;
       const change = this.recordChange(this.payment(refund.paymentId), refund, source, eventCode, now);
@@ -167,15 +157,18 @@ export class SqliteRefundStore implements RefundStore {
     return this.refundsOf(paymentId);
   }
 
-  async dueRefunds(now: Date, limit: number): Promise<Refund[]> {
-    return this.db
-      .select()
-      .from(refunds)
-      .where(and(isNotNull(refunds.nextSendAt), lte(refunds.nextSendAt, now), eq(refunds.status, "PENDING")))
-      .orderBy(asc(refunds.nextSendAt))
-      .limit(limit)
-      .all()
-      .map(toRefund);
+  takeDueRefunds(now: Date, limit: number, leaseUntil: Date): Promise<Refund[]> {
+    return this.writes.write(() => {
+      const due = this.db
+        .select()
+        .from(refunds)
+        .where(and(isNotNull(refunds.nextSendAt), lte(refunds.nextSendAt, now), eq(refunds.status, "PENDING")))
+        .orderBy(asc(refunds.nextSendAt))
+        .limit(limit)
+        .all();
+      for (const row of due) this.db.update(refunds).set({ nextSendAt: leaseUntil }).where(eq(refunds.id, row.id)).run();
+      return due.map(toRefund);
+    });
   }
 
   async scheduleResend(id: RefundId, nextSendAt: Date): Promise<void> {
@@ -193,32 +186,15 @@ export class SqliteRefundStore implements RefundStore {
 
   /** Bumps the payment's version and records the refund's change as its event; the payment's status is unchanged. */
   private recordChange(payment: Payment, refund: Refund, source: RefundSource, eventCode: string | null, now: Date) {
-    const version = payment.version + 1;
+    const event = refundEvent(payment, refund, source, eventCode, now);
     const updated = this.db
       .update(payments)
-      .set({ version, updatedAt: now })
+      .set({ version: event.version, updatedAt: now })
       .where(and(eq(payments.id, payment.id), eq(payments.version, payment.version)))
       .returning()
       .get();
     if (!updated) throw new Error(`payment ${payment.id} changed under its own transaction`);
-    const event: PaymentEvent = toEvent(
-      this.db
-        .insert(paymentEvents)
-        .values({
-          paymentId: payment.id,
-          version,
-          status: payment.status as PaymentStatus,
-          previousStatus: payment.status,
-          source,
-          eventCode,
-          resultCode: null,
-          refundId: refund.id,
-          refundStatus: refund.status,
-          occurredAt: now,
-        })
-        .returning()
-        .get(),
-    );
+    this.db.insert(paymentEvents).values(event).run();
     return { payment: toPayment(updated) as VisiblePayment, event, refund };
   }
 
@@ -257,21 +233,4 @@ export class SqliteRefundStore implements RefundStore {
       .all()
       .map(toRefund);
   }
-}
-
-function toRefund(row: RefundRow): Refund {
-  return {
-    id: row.id as RefundId,
-    paymentId: row.paymentId as PaymentId,
-    amount: { value: row.amountValue, currency: row.currency },
-    reference: row.reference,
-    status: row.status as RefundStatus,
-    reason: row.reason,
-    pspReference: row.pspReference as PspReference | null,
-    source: row.source as RefundSource,
-    nextSendAt: row.nextSendAt,
-    sendAttempts: row.sendAttempts,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-  };
 }

@@ -1,13 +1,12 @@
+import { toMethod } from "../rows.js";
 import { and, asc, eq, isNull } from "drizzle-orm";
-import type { ApiKeyName, PaymentId, StoredPaymentMethodId } from "../../payments/ids.js";
+import type { ApiKeyName, StoredPaymentMethodId } from "../../payments/ids.js";
 import { NotificationOutcome } from "../../payments/notification.js";
 import type { StoredPaymentMethodStore } from "../../payments/ports.js";
 import type { StoredPaymentMethod } from "../../payments/stored-payment-method.js";
 import type { SqliteDatabase } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { notificationInbox, storedPaymentMethods } from "./schema.js";
-
-type Row = typeof storedPaymentMethods.$inferSelect;
 
 export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore {
   constructor(
@@ -65,16 +64,4 @@ export class SqliteStoredPaymentMethodStore implements StoredPaymentMethodStore 
     if (!row) throw new Error(`stored payment method ${id} vanished`);
     return toMethod(row);
   }
-}
-
-function toMethod(row: Row): StoredPaymentMethod {
-  return {
-    id: row.id as StoredPaymentMethodId,
-    owner: row.owner as ApiKeyName,
-    shopperReference: row.shopperReference,
-    type: row.type,
-    originalPaymentId: row.originalPaymentId as PaymentId | null,
-    active: row.active,
-    createdAt: row.createdAt,
-  };
 }
