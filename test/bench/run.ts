@@ -83,7 +83,7 @@ const QUICK: Settings = {
   idlePerPayment: 10,
 };
 
-/** The targets of BENCHMARKS.md (issue 15): throughput as a ratio to a baseline of the same run, CPU per operation. */
+/** The targets of BENCHMARKS.md: throughput as a ratio to a baseline of the same run, CPU per operation. */
 const TARGETS = {
   payment: { ratio: 0.3, cpuUs: 60 },
   /** Against the durable baseline. */
