@@ -190,7 +190,9 @@ async function serveGateway(
   const liveFeed = redisFeed ?? new InProcessStatusFeed();
   const metrics = new GatewayMetrics(() => stores.inbox.countUnapplied());
   metrics.countSubscriptions(() => liveFeed.active);
-  const feed = new ObservedStatusFeed(liveFeed, metrics, logger);
+  // The domain's lines carry the requestId of the request that caused them (none for background work).
+  const domainLogger = requestScoped(logger);
+  const feed = new ObservedStatusFeed(liveFeed, metrics, domainLogger);
   const webhooks = tracing.wrap(
     new PaymentWebhooks({
       store: stores.payments,
@@ -200,7 +202,7 @@ async function serveGateway(
       events: feed,
       merchantAccount: config.adyen.merchantAccount,
       telemetry: metrics,
-      logger,
+      logger: domainLogger,
       sweep: tuning.webhookSweep,
     }),
     "webhooks",
@@ -214,7 +216,7 @@ async function serveGateway(
     simulatorUrl: config.simulator?.url ?? simulator?.url,
     observe: (operation, outcome, seconds) => metrics.adyenRequest(operation, outcome, seconds),
     tracing,
-    logger: logger.child({ component: "adyen" }),
+    logger: requestScoped(logger, { component: "adyen" }),
   });
   const provider = new CachingProvider(checkout, {
     paymentMethodsTtlMs: config.limits.paymentMethodsCacheMs,
@@ -234,7 +236,7 @@ async function serveGateway(
     store: stores.payments,
     tokens: stores.storedPaymentMethods,
     provider,
-    logger,
+    logger: domainLogger,
   });
   const refunds = new Refunds({
     store: stores.payments,
@@ -242,7 +244,7 @@ async function serveGateway(
     provider,
     events: feed,
     webhooks,
-    logger,
+    logger: domainLogger,
     resendAfterMs: config.adyen.timeoutMs,
     maxResendBackoffMs: MAX_REFUND_RESEND_BACKOFF_MS,
   });
@@ -260,7 +262,7 @@ async function serveGateway(
     // Apollo's default store sizes a document by its JSON, which leaves out the (comment-padded) text it keeps.
     documentStore: documentStore(),
     // Apollo calls it within the request: its internal errors are logged under the request's requestId.
-    formatError: clientErrorFormatter({ production: config.production, logger: requestScoped(logger) }),
+    formatError: clientErrorFormatter({ production: config.production, logger: domainLogger }),
     parseOptions: PARSE_OPTIONS,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,

@@ -9,11 +9,17 @@ export function withRequestLog<T>(log: Logger, run: () => T): T {
 }
 
 /**
- * `fallback`, or the logger of the request being served when there is one: for callbacks that are not handed the
- * request (Apollo's formatError), so that their lines still carry its requestId.
+ * `fallback`, or the logger of the request being served when there is one (with `bindings` added): for code that is
+ * not handed the request (Apollo's formatError, the domain's use cases), so that its lines still carry the requestId
+ * of the request that caused them.
  */
-export function requestScoped(fallback: Logger): Logger {
-  const pick = () => current.getStore() ?? fallback;
+export function requestScoped(fallback: Logger, bindings?: Record<string, unknown>): Logger {
+  const scoped = bindings ? fallback.child(bindings) : fallback;
+  const pick = () => {
+    const request = current.getStore();
+    if (!request) return scoped;
+    return bindings ? request.child(bindings) : request;
+  };
   return {
     debug: (fields, message) => pick().debug(fields, message),
     info: (fields, message) => pick().info(fields, message),

@@ -66,6 +66,8 @@ describe("logs", () => {
       paymentId: id,
       pspReference,
       source: "WEBHOOK",
+      // The domain's line about the change belongs to the request that caused it.
+      requestId: "adyen-delivery-42",
     });
 
     // Without one, the gateway makes one up and still sends it back.
