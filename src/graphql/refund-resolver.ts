@@ -17,21 +17,36 @@ export class RefundResolver {
   }
 }
 
+/**
+ * One read of a payment's refunds per payment object the response is built from: its `refunds`, `refundedAmount` and
+ * `refundableAmount` are resolved side by side, and separate reads could straddle a refund's change.
+ */
+const refundsRead = new WeakMap<VisiblePayment, Promise<Refund[]>>();
+
+function refundsOf(payment: VisiblePayment, context: GatewayContext): Promise<Refund[]> {
+  let read = refundsRead.get(payment);
+  if (!read) {
+    read = context.refunds.listFor(payment.id);
+    refundsRead.set(payment, read);
+  }
+  return read;
+}
+
 @Resolver(() => PaymentType)
 export class PaymentRefundsResolver {
   @FieldResolver(() => [RefundType], { description: "Its refunds, oldest first." })
   refunds(@Root() payment: VisiblePayment, @Ctx() context: GatewayContext): Promise<Refund[]> {
-    return context.refunds.listFor(payment.id);
+    return refundsOf(payment, context);
   }
 
   @FieldResolver(() => AmountType, { description: "Sum of SUCCEEDED refunds (a REVERSED refund's money came back)." })
   async refundedAmount(@Root() payment: VisiblePayment, @Ctx() context: GatewayContext): Promise<AmountType> {
-    return { value: refundedValue(await context.refunds.listFor(payment.id)), currency: payment.amount.currency };
+    return { value: refundedValue(await refundsOf(payment, context)), currency: payment.amount.currency };
   }
 
   @FieldResolver(() => AmountType, { description: "AUTHORISED: amount - SUCCEEDED - PENDING refunds; otherwise 0." })
   async refundableAmount(@Root() payment: VisiblePayment, @Ctx() context: GatewayContext): Promise<AmountType> {
-    return { value: refundableValue(payment, await context.refunds.listFor(payment.id)), currency: payment.amount.currency };
+    return { value: refundableValue(payment, await refundsOf(payment, context)), currency: payment.amount.currency };
   }
 }
 

@@ -122,6 +122,8 @@ describe("refundPayment", () => {
     const p = await eventually(async () => {
       const current = await refunds(g, payment.id);
       expect(current.refunds.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+      // One answer, one view: the amounts agree with the refunds listed beside them.
+      expect(current.refundedAmount.value).toBe(7000);
       return current;
     });
     expect(p.refunds.map((r) => r.reference.slice(-3))).toEqual(["-R1", "-R2"]);
