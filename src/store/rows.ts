@@ -1,10 +1,10 @@
 /**
- * Rows -> domain values, for both stores: the PostgreSQL tables have the SQLite tables' columns with native types
+ * Rows -> domain values (and a new refund's row), for both stores: the PostgreSQL tables have the SQLite tables' columns with native types
  * (src/store/pg/schema.ts), so their rows fit these SQLite row types.
  */
 import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "../payments/ids.js";
 import type { StoredNotification } from "../payments/notification.js";
-import type { Channel, Payment, PaymentEvent, RecurringProcessingModel } from "../payments/payment.js";
+import type { Amount, Channel, Payment, PaymentEvent, RecurringProcessingModel } from "../payments/payment.js";
 import type { Refund, RefundSource, RefundStatus } from "../payments/refund.js";
 import type { EventSource, PaymentStatus } from "../payments/status.js";
 import type { StoredPaymentMethod } from "../payments/stored-payment-method.js";
@@ -102,5 +102,31 @@ export function toMethod(row: typeof storedPaymentMethods.$inferSelect): StoredP
     originalPaymentId: row.originalPaymentId as PaymentId | null,
     active: row.active,
     createdAt: row.createdAt,
+  };
+}
+
+/**
+ * A new refund's row, the same in both stores: asked through the gateway (PENDING, with its first send due) or made
+ * elsewhere and learnt from its REFUND webhook (SUCCEEDED, with Adyen's pspReference).
+ */
+export function newRefundRow(
+  refund: { id: RefundId; paymentId: PaymentId; amount: Amount; reference: string } & (
+    | { status: "PENDING"; source: typeof EventSource.API; nextSendAt: Date }
+    | { status: "SUCCEEDED"; source: typeof EventSource.WEBHOOK; pspReference: PspReference }
+  ),
+  now: Date,
+) {
+  return {
+    id: refund.id,
+    paymentId: refund.paymentId,
+    amountValue: refund.amount.value,
+    currency: refund.amount.currency,
+    reference: refund.reference,
+    status: refund.status,
+    source: refund.source,
+    pspReference: "pspReference" in refund ? refund.pspReference : null,
+    nextSendAt: "nextSendAt" in refund ? refund.nextSendAt : null,
+    createdAt: now,
+    updatedAt: now,
   };
 }

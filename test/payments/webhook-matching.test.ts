@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { memoryLogger } from "../support/logger.js";
-import { newPayment } from "../support/stores.js";
+import { authorisationItem, newPayment } from "../support/stores.js";
 import type { PaymentId, PspReference } from "../../src/payments/ids.js";
-import type { Notification } from "../../src/payments/notification.js";
 import type { WebhookAnomaly } from "../../src/payments/telemetry.js";
 import { PaymentWebhooks } from "../../src/payments/webhooks.js";
 import { openSqliteStores, type Stores } from "../../src/store/index.js";
@@ -39,28 +38,13 @@ async function paymentRow(stores: Stores, reference: string, owner = "alpha") {
   return id;
 }
 
-function authorisation(pspReference: string, merchantReference: string): Notification {
-  return {
-    eventCode: "AUTHORISATION",
-    success: true,
-    pspReference,
-    originalReference: "",
-    merchantReference,
-    merchantAccountCode: "Merchant",
-    amount: { value: 1000, currency: "KRW" },
-    reason: null,
-    additionalData: {},
-    raw: "{}",
-  };
-}
-
 const pastLifetime = () => new Promise((resolve) => setTimeout(resolve, 100));
 
 describe("a webhook found by merchant reference while its pspReference is unknown", () => {
   it("is applied to the one payment with that reference and amount created within the session lifetime", async () => {
     const { stores, webhooks } = setup(3_600_000);
     const id = await paymentRow(stores, "order-fresh");
-    await webhooks.apply(await webhooks.receive([authorisation("PSPFRESH00000001", "order-fresh")]));
+    await webhooks.apply(await webhooks.receive([authorisationItem("PSPFRESH00000001", "order-fresh")]));
     expect(await stores.payments.getPayment(id)).toMatchObject({ status: "AUTHORISED", pspReference: "PSPFRESH00000001" });
   });
 
@@ -68,7 +52,7 @@ describe("a webhook found by merchant reference while its pspReference is unknow
     const { stores, webhooks } = setup(50);
     const id = await paymentRow(stores, "order-old");
     await pastLifetime();
-    await webhooks.apply(await webhooks.receive([authorisation("PSPLATE000000001", "order-old")]));
+    await webhooks.apply(await webhooks.receive([authorisationItem("PSPLATE000000001", "order-old")]));
     expect(await stores.payments.getPayment(id)).toMatchObject({ status: null, pspReference: null, version: 0 });
     expect(await stores.inbox.unapplied("PSPLATE000000001")).toHaveLength(1);
   });
@@ -77,14 +61,14 @@ describe("a webhook found by merchant reference while its pspReference is unknow
     const { stores, webhooks } = setup(3_600_000);
     const alpha = await paymentRow(stores, "order-shared", "alpha");
     const beta = await paymentRow(stores, "order-shared", "beta");
-    await webhooks.apply(await webhooks.receive([authorisation("PSPSHARED0000001", "order-shared")]));
+    await webhooks.apply(await webhooks.receive([authorisationItem("PSPSHARED0000001", "order-shared")]));
     for (const id of [alpha, beta]) expect((await stores.payments.getPayment(id))?.status).toBeNull();
   });
 
   it("is logged, counted and settled, not applied, when the payment's pspReference turns out to be another", async () => {
     const { stores, webhooks, anomalies, lines } = setup(3_600_000);
     const id = await paymentRow(stores, "order-race");
-    const [item] = await webhooks.receive([authorisation("PSPOTHER00000001", "order-race")]);
+    const [item] = await webhooks.receive([authorisationItem("PSPOTHER00000001", "order-race")]);
     // Adyen's /payments answer (another pspReference) commits between the webhook's lookup and its write.
     const answer = stores.payments.recordSignal(
       id,

@@ -1,8 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { memoryLogger } from "../support/logger.js";
-import { newPayment } from "../support/stores.js";
+import { authorisationItem, newPayment } from "../support/stores.js";
 import type { PaymentId, PspReference } from "../../src/payments/ids.js";
-import type { Notification } from "../../src/payments/notification.js";
 import type { NotificationInbox, PaymentStore } from "../../src/payments/ports.js";
 import type { WebhookAnomaly } from "../../src/payments/telemetry.js";
 import { PaymentWebhooks, type WebhookSweepOptions } from "../../src/payments/webhooks.js";
@@ -51,22 +50,6 @@ async function redirectPayment(stores: Stores, reference = `order-${++counter}`)
   return { id, pspReference, reference };
 }
 
-function authorisation(pspReference: string, merchantReference: string): Notification {
-  return {
-    eventCode: "AUTHORISATION",
-    success: true,
-    pspReference,
-    originalReference: "",
-    merchantReference,
-    merchantAccountCode: "Merchant",
-    amount: { value: 1000, currency: "KRW" },
-    reason: null,
-    additionalData: {},
-    // The inbox reads the amount back from the raw item, as Adyen sent it; the rules refuse an AUTHORISATION without one.
-    raw: JSON.stringify({ amount: { value: 1000, currency: "KRW" } }),
-  };
-}
-
 /** The real store, except that recordSignal fails the first `times` calls, as a locked or full database would. */
 function failingFirst(store: PaymentStore, times: number): PaymentStore {
   let left = times;
@@ -89,7 +72,7 @@ describe("the inbox sweep", () => {
     const { stores, webhooksWith, lines } = setup();
     const p = await redirectPayment(stores);
     const webhooks = webhooksWith({ intervalMs: 5, backoffMs: 1 }, { store: failingFirst(stores.payments, 1) });
-    await webhooks.apply(await webhooks.receive([authorisation(p.pspReference, p.reference)]));
+    await webhooks.apply(await webhooks.receive([authorisationItem(p.pspReference, p.reference)]));
     expect(lines.some((line) => line.includes("not applied yet"))).toBe(true);
     expect((await stores.payments.getPayment(p.id))?.status).toBe("ACTION_REQUIRED");
 
@@ -102,7 +85,7 @@ describe("the inbox sweep", () => {
     const { stores, webhooksWith } = setup();
     const payments = await Promise.all(Array.from({ length: 5 }, () => redirectPayment(stores)));
     // Stored, never applied: what a crash right after the acknowledgement leaves behind.
-    await stores.inbox.save(payments.map((p) => authorisation(p.pspReference, p.reference)));
+    await stores.inbox.save(payments.map((p) => authorisationItem(p.pspReference, p.reference)));
     const pages: number[] = [];
     const inbox = new Proxy(stores.inbox, {
       get(target, property) {
@@ -130,7 +113,7 @@ describe("the inbox sweep", () => {
     const p = await redirectPayment(stores);
     const options = { backoffMs: 3_600_000, maxBackoffMs: 3_600_000 };
     const first = webhooksWith(options, { store: failingFirst(stores.payments, 1) });
-    await first.receive([authorisation(p.pspReference, p.reference)]);
+    await first.receive([authorisationItem(p.pspReference, p.reference)]);
     await first.sweep();
     expect((await stores.payments.getPayment(p.id))?.status).toBe("ACTION_REQUIRED");
 
@@ -142,7 +125,7 @@ describe("the inbox sweep", () => {
 
   it("keeps an item about an unknown payment until the limit, then settles it as unmatched and counts it", async () => {
     const { stores, webhooksWith, anomalies, lines } = setup();
-    const item = authorisation("PSPUNKNOWN000001", "nobody-knows");
+    const item = authorisationItem("PSPUNKNOWN000001", "nobody-knows");
     await webhooksWith({ backoffMs: 1, unmatchedAfterMs: 3_600_000 }).receive([item]);
     await webhooksWith({ backoffMs: 1, unmatchedAfterMs: 3_600_000 }).sweep();
     expect(await stores.inbox.unapplied(item.pspReference)).toHaveLength(1);
@@ -163,7 +146,7 @@ describe("the inbox sweep", () => {
     const webhooks = webhooksWith({ intervalMs: 5, backoffMs: 1 });
     await webhooks.startSweeping();
     await webhooks.stop();
-    await stores.inbox.save([authorisation(p.pspReference, p.reference)]);
+    await stores.inbox.save([authorisationItem(p.pspReference, p.reference)]);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect((await stores.payments.getPayment(p.id))?.status).toBe("ACTION_REQUIRED");
   });

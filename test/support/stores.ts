@@ -1,4 +1,5 @@
 import type { ApiKeyName, PaymentId } from "../../src/payments/ids.js";
+import type { Notification } from "../../src/payments/notification.js";
 import type { NewPayment } from "../../src/payments/ports.js";
 
 /** A 1000 KRW redirect payment's terms as the domain writes them, for tests that drive a store directly. */
@@ -17,5 +18,22 @@ export function newPayment(fields: { id: PaymentId; reference: string; owner?: s
     storedPaymentMethodId: null,
     recurringProcessingModel: null,
     ...rest,
+  };
+}
+
+/** A 1000 KRW AUTHORISATION success=true as the inbox keeps it (its raw JSON carries the amount, as Adyen's does). */
+export function authorisationItem(pspReference: string, merchantReference: string): Notification {
+  const amount = { value: 1000, currency: "KRW" };
+  return {
+    eventCode: "AUTHORISATION",
+    success: true,
+    pspReference,
+    originalReference: "",
+    merchantReference,
+    merchantAccountCode: "Merchant",
+    amount,
+    reason: null,
+    additionalData: {},
+    raw: JSON.stringify({ amount }),
   };
 }

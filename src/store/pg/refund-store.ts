@@ -5,8 +5,7 @@ import type { Amount, Payment, VisiblePayment } from "../../payments/payment.js"
 import type { CreateRefundResult, IdempotencyClaim, RecordedRefundSignal, RefundStore, RefundTarget } from "../../payments/ports.js";
 import type { Refund, RefundSignal, RefundSource } from "../../payments/refund.js";
 import { EventSource } from "../../payments/status.js";
-import { toPayment } from "../rows.js";
-import { toRefund } from "../rows.js";
+import { newRefundRow, toPayment, toRefund } from "../rows.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 import { claimNotification, insertEvent, markApplied } from "./payment-store.js";
 import { idempotencyKeys, payments, refunds } from "./schema.js";
@@ -38,18 +37,12 @@ export class PgRefundStore implements RefundStore {
         const now = new Date();
         const [row] = await tx
           .insert(refunds)
-          .values({
-            id: draft.id,
-            paymentId,
-            amountValue: amount.value,
-            currency: amount.currency,
-            reference,
-            status: "PENDING",
-            source: EventSource.API,
-            nextSendAt: draft.nextSendAt,
-            createdAt: now,
-            updatedAt: now,
-          })
+          .values(
+            newRefundRow(
+              { id: draft.id, paymentId, amount, reference, status: "PENDING", source: EventSource.API, nextSendAt: draft.nextSendAt },
+              now,
+            ),
+          )
           .returning();
         if (claim) {
           const won = await tx
@@ -109,18 +102,7 @@ export class PgRefundStore implements RefundStore {
       }
       const [row] = await tx
         .insert(refunds)
-        .values({
-          id: draft.id,
-          paymentId,
-          amountValue: draft.amount.value,
-          currency: draft.amount.currency,
-          reference: draft.reference,
-          status: "SUCCEEDED",
-          pspReference: draft.pspReference,
-          source: EventSource.WEBHOOK,
-          createdAt: now,
-          updatedAt: now,
-        })
+        .values(newRefundRow({ ...draft, paymentId, status: "SUCCEEDED", source: EventSource.WEBHOOK }, now))
         .returning();
       const refund = toRefund(row!);
       const change = await recordChange(tx, payment, refund, EventSource.WEBHOOK, "REFUND", now);

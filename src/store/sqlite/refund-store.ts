@@ -7,7 +7,7 @@ import { applyRefundSignal, refundEvent } from "../../payments/apply-signal.js";
 import { EventSource } from "../../payments/status.js";
 import type { SqliteDatabase } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
-import { toPayment, toRefund } from "../rows.js";
+import { newRefundRow, toPayment, toRefund } from "../rows.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments, refunds } from "./schema.js";
 import { NotificationOutcome } from "../../payments/notification.js";
 
@@ -47,18 +47,12 @@ export class SqliteRefundStore implements RefundStore {
       const now = new Date();
       const row = this.db
         .insert(refunds)
-        .values({
-          id: draft.id,
-          paymentId,
-          amountValue: amount.value,
-          currency: amount.currency,
-          reference,
-          status: "PENDING",
-          source: EventSource.API,
-          nextSendAt: draft.nextSendAt,
-          createdAt: now,
-          updatedAt: now,
-        })
+        .values(
+          newRefundRow(
+            { id: draft.id, paymentId, amount, reference, status: "PENDING", source: EventSource.API, nextSendAt: draft.nextSendAt },
+            now,
+          ),
+        )
         .returning()
         .get();
       if (claim) {
@@ -107,18 +101,7 @@ export class SqliteRefundStore implements RefundStore {
       }
       const row = this.db
         .insert(refunds)
-        .values({
-          id: draft.id,
-          paymentId,
-          amountValue: draft.amount.value,
-          currency: draft.amount.currency,
-          reference: draft.reference,
-          status: "SUCCEEDED",
-          pspReference: draft.pspReference,
-          source: EventSource.WEBHOOK,
-          createdAt: now,
-          updatedAt: now,
-        })
+        .values(newRefundRow({ ...draft, paymentId, status: "SUCCEEDED", source: EventSource.WEBHOOK }, now))
         .returning()
         .get();
       const refund = toRefund(row);
