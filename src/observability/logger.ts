@@ -22,8 +22,12 @@ export const REDACTED_PATHS = [
   "connectionParams.authorization",
 ].flatMap((path) => [path, `*.${path}`]);
 
-/** A pino logger writing JSON lines to `destination` (stdout by default); errors go under `err`, with their stack. */
-export function createLogger(level: LogLevel, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: true })): Logger {
+/**
+ * A pino logger writing JSON lines to `destination` (stdout by default); errors go under `err`, with their stack.
+ * Stdout is written asynchronously: the lines of one event-loop turn leave in one write instead of one write each
+ * (BENCHMARKS.md, "The cost of logs and metrics"); pino flushes what is left when the process exits.
+ */
+export function createLogger(level: LogLevel, destination: pino.DestinationStream = pino.destination({ dest: 1, sync: false })): Logger {
   return pino(
     {
       level,
