@@ -5,7 +5,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withUser } from "../../src/store/pg/database.js";
 import { StartKakaoPayPaymentDocument } from "../generated/graphql.js";
-import { E2E_ON_POSTGRES } from "../support/database.js";
+import { E2E_ON_POSTGRES, schemaFor } from "../support/database.js";
 import { eventually, TestGateway } from "../support/gateway.js";
 
 const ADYEN_API_KEY = "instances-adyen-key-0123456789";
@@ -27,12 +27,17 @@ describe.skipIf(!E2E_ON_POSTGRES)("two instances on one PostgreSQL database", ()
   });
 
   it("keeps running when PostgreSQL drops its connections, and is ready again by itself", async () => {
+    // Each pool holds a connection now (the probe just used it), for the server to drop.
+    for (const gw of [a, b]) expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
     const admin = new pg.Client({ connectionString: withUser(a.databaseUrl) });
     await admin.connect();
     try {
-      await admin.query(
-        "select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()",
+      // Only this test's connections (testSchemaUrl names them): other runs on the same server are left alone.
+      const { rowCount } = await admin.query(
+        "select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()",
+        [schemaFor(a.dir)],
       );
+      expect(rowCount).toBeGreaterThanOrEqual(2);
     } finally {
       await admin.end();
     }
