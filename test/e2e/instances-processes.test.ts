@@ -14,7 +14,7 @@ import {
 import { dropTestSchema, E2E_ON_POSTGRES, schemaFor, testSchemaUrl } from "../support/database.js";
 import { chooseOutcome, eventually, graphqlRequest } from "../support/gateway.js";
 import { scrape } from "../support/metrics.js";
-import { freePort, GATEWAY_SERVES, type Spawned, served, spawnGateway, startSimulatorProcess } from "../support/process.js";
+import { freePorts, GATEWAY_SERVES, type Spawned, served, spawnGateway, startSimulatorProcess } from "../support/process.js";
 import { listenToDoorbells, PrivateRedis, REDIS_SERVER_ON_PATH, TEST_REDIS_URL } from "../support/redis.js";
 import { asReceived, asRecorded, paymentHistory, watch, wsClient } from "../support/subscriptions.js";
 import { notificationBody, postWebhook, signedItem } from "../support/webhooks.js";
@@ -41,7 +41,7 @@ async function startInstances(redisUrl: string) {
   const schema = schemaFor(dir);
   const databaseUrl = await testSchemaUrl(schema);
   const children: Spawned[] = [];
-  const [portA, portB] = [await freePort(), await freePort()];
+  const [portA, portB, metricsA, metricsB] = (await freePorts(4)) as [number, number, number, number];
   const simulator = await startSimulatorProcess({
     ADYEN_API_KEY,
     SIMULATOR_WEBHOOK_URL: `http://127.0.0.1:${portA}/webhooks/adyen`,
@@ -49,8 +49,7 @@ async function startInstances(redisUrl: string) {
   });
   children.push(simulator);
 
-  const start = async (port: number): Promise<Instance> => {
-    const metricsPort = await freePort();
+  const start = async (port: number, metricsPort: number): Promise<Instance> => {
     const run = spawnGateway(dir, {
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
@@ -62,13 +61,13 @@ async function startInstances(redisUrl: string) {
     children.push(run);
     return { ...run, url: await served(run, GATEWAY_SERVES), metricsUrl: `http://127.0.0.1:${metricsPort}` };
   };
-  const [a, b] = await Promise.all([start(portA), start(portB)]);
+  const [a, b] = await Promise.all([start(portA, metricsA), start(portB, metricsB)]);
   return {
     simulatorUrl: simulator.url,
     a,
     b,
     /** A again, on its port (the simulator's webhooks go there), after it was killed. */
-    restartA: () => start(portA),
+    restartA: () => start(portA, metricsA),
     async close() {
       for (const run of children) run.child.kill("SIGKILL");
       await Promise.all(children.map((run) => run.exited));
