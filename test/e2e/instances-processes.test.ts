@@ -41,40 +41,48 @@ async function startInstances(redisUrl: string) {
   const schema = schemaFor(dir);
   const databaseUrl = await testSchemaUrl(schema);
   const children: Spawned[] = [];
+  const close = async () => {
+    for (const run of children) run.child.kill("SIGKILL");
+    await Promise.all(children.map((run) => run.exited));
+    await dropTestSchema(schema);
+    rmSync(dir, { recursive: true, force: true });
+  };
   const [portA, portB, metricsA, metricsB] = (await freePorts(4)) as [number, number, number, number];
-  const simulator = await startSimulatorProcess({
-    ADYEN_API_KEY,
-    SIMULATOR_WEBHOOK_URL: `http://127.0.0.1:${portA}/webhooks/adyen`,
-    SIMULATOR_WEBHOOK_DELAY_MS: "20",
-  });
-  children.push(simulator);
-
   const start = async (port: number, metricsPort: number): Promise<Instance> => {
     const run = spawnGateway(dir, {
       PORT: String(port),
       METRICS_PORT: String(metricsPort),
       DATABASE_URL: databaseUrl,
       REDIS_URL: redisUrl,
-      SIMULATOR_URL: simulator.url,
+      SIMULATOR_URL: simulatorUrl,
       ADYEN_API_KEY,
     });
     children.push(run);
     return { ...run, url: await served(run, GATEWAY_SERVES), metricsUrl: `http://127.0.0.1:${metricsPort}` };
   };
-  const [a, b] = await Promise.all([start(portA, metricsA), start(portB, metricsB)]);
-  return {
-    simulatorUrl: simulator.url,
-    a,
-    b,
-    /** A again, on its port (the simulator's webhooks go there), after it was killed. */
-    restartA: () => start(portA, metricsA),
-    async close() {
-      for (const run of children) run.child.kill("SIGKILL");
-      await Promise.all(children.map((run) => run.exited));
-      await dropTestSchema(schema);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  let simulatorUrl = "";
+  try {
+    const simulator = await startSimulatorProcess({
+      ADYEN_API_KEY,
+      SIMULATOR_WEBHOOK_URL: `http://127.0.0.1:${portA}/webhooks/adyen`,
+      SIMULATOR_WEBHOOK_DELAY_MS: "20",
+    });
+    children.push(simulator);
+    simulatorUrl = simulator.url;
+    const [a, b] = await Promise.all([start(portA, metricsA), start(portB, metricsB)]);
+    return {
+      simulatorUrl,
+      a,
+      b,
+      /** A again, on its port (the simulator's webhooks go there), after it was killed. */
+      restartA: () => start(portA, metricsA),
+      close,
+    };
+  } catch (error) {
+    // No process outlives a start that failed half-way.
+    await close();
+    throw error;
+  }
 }
 
 /** The simulator's control plane over HTTP (src/simulator/control.ts). */
