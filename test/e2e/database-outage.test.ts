@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server, type Socket, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,8 +6,10 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withUser } from "../../src/store/pg/database.js";
 import { PaymentDocument, StartKakaoPayPaymentDocument } from "../generated/graphql.js";
-import { E2E_ON_POSTGRES, schemaFor, TEST_DATABASE_URL, testSchemaUrl } from "../support/database.js";
-import { eventually, TestGateway } from "../support/gateway.js";
+import { dropTestSchema, E2E_ON_POSTGRES, schemaFor, TEST_DATABASE_URL, testSchemaUrl } from "../support/database.js";
+import { eventually, graphqlRequest, TestGateway } from "../support/gateway.js";
+import { type GatewayProcess, startGatewayProcess } from "../support/process.js";
+import { notificationBody, postWebhook, signedItem } from "../support/webhooks.js";
 
 /** A TCP relay to PostgreSQL that a test can cut and restore: the server "does not answer" while it is cut. */
 class Relay {
@@ -98,4 +100,62 @@ describe.skipIf(!E2E_ON_POSTGRES)("PostgreSQL that answers but refuses writes", 
     for (const table of ["payments", "leases", "notification_inbox"]) await admin.query(`drop trigger refuse on ${table}`);
     expect((await fetch(`${gw.url}/readyz`)).status).toBe(200);
   });
+});
+
+describe.skipIf(!E2E_ON_POSTGRES)("a PostgreSQL connection terminated in the middle of a transaction", () => {
+  const dir = mkdtempSync(join(tmpdir(), "kakaopay-gw-"));
+  let gw: GatewayProcess | undefined;
+  let admin: pg.Client | undefined;
+  afterAll(async () => {
+    await admin?.end();
+    gw?.child.kill("SIGKILL");
+    await gw?.exited;
+    await dropTestSchema(schemaFor(dir));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps the process running, and the next sweep applies the webhook that transaction was applying", async () => {
+    const databaseUrl = await testSchemaUrl(schemaFor(dir));
+    gw = await startGatewayProcess(dir, { DATABASE_URL: databaseUrl });
+    const input = {
+      amount: { value: 4_000, currency: "KRW" },
+      reference: "terminated-mid-transaction",
+      returnUrl: "https://shop.example/r",
+    };
+    const payment = (await graphqlRequest(gw.url, StartKakaoPayPaymentDocument, { input })).data!.startKakaoPayPayment;
+
+    // Hold the payment's row lock, so that applying the webhook waits inside its transaction on a pooled connection.
+    admin = new pg.Client({ connectionString: withUser(databaseUrl) });
+    await admin.connect();
+    const adminPid = (await admin.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
+    await admin.query("begin");
+    await admin.query("select id from payments where id = $1 for update", [payment.id]);
+    const body = notificationBody([
+      signedItem({
+        eventCode: "AUTHORISATION",
+        pspReference: payment.pspReference!,
+        merchantReference: input.reference,
+        amount: input.amount,
+      }),
+    ]);
+    expect(await postWebhook(gw.url, body)).toEqual({ status: 200, text: "[accepted]" });
+    // Only the backend our lock blocks: a restart or an operator's pg_terminate_backend, as far as the gateway knows.
+    const blocked = await eventually(async () => {
+      const { rows } = await admin!.query<{ pid: number }>("select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))", [
+        adminPid,
+      ]);
+      expect(rows).toHaveLength(1);
+      return rows[0]!.pid;
+    });
+    await admin.query("select pg_terminate_backend($1)", [blocked]);
+    await admin.query("rollback");
+
+    const running = gw;
+    await eventually(async () => {
+      expect(running.child.exitCode, running.output.join("\n")).toBeNull();
+      const { data } = await graphqlRequest(running.url, PaymentDocument, { id: payment.id });
+      expect(data?.payment?.status).toBe("AUTHORISED");
+    }, 30_000);
+    expect(running.child.exitCode).toBeNull();
+  }, 60_000);
 });

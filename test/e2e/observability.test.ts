@@ -7,6 +7,7 @@ import WebSocket from "ws";
 import { PaymentStatusChangedDocument, type PaymentStatusChangedSubscription, StartKakaoPayPaymentDocument } from "../generated/graphql.js";
 import { E2E_ON_POSTGRES } from "../support/database.js";
 import { ALPHA_KEY, eventually, TestGateway } from "../support/gateway.js";
+import { parseExposition, value } from "../support/metrics.js";
 import { notificationBody, postWebhook, signedItem } from "../support/webhooks.js";
 
 const gateways: TestGateway[] = [];
@@ -140,32 +141,6 @@ describe("logs over graphql-ws", () => {
     }
   });
 });
-
-/** One sample of the Prometheus text format. */
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-function parseExposition(text: string): { types: Map<string, string>; samples: Sample[] } {
-  const types = new Map<string, string>();
-  const samples: Sample[] = [];
-  for (const line of text.split("\n")) {
-    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (type) types.set(type[1]!, type[2]!);
-    const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!sample) continue;
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (sample[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[key!] = value!;
-    samples.push({ name: sample[1]!, labels, value: Number(sample[3]) });
-  }
-  return { types, samples };
-}
-
-function value(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
-}
 
 describe("GET /metrics", () => {
   it("is off with METRICS_PORT=0", async () => {

@@ -2,23 +2,15 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { print } from "graphql";
-import { type Client, createClient } from "graphql-ws";
+import type { Client } from "graphql-ws";
 import { afterEach, describe, expect, it } from "vitest";
-import WebSocket from "ws";
 import { ConfigError, loadConfig } from "../../src/config.js";
-import {
-  PaymentRefundsDocument,
-  RefundEventsDocument,
-  type RefundEventsSubscription,
-  RefundPaymentDocument,
-  StartKakaoPayPaymentDocument,
-} from "../generated/graphql.js";
-import { ALPHA_KEY, chooseOutcome, eventually, TestGateway } from "../support/gateway.js";
+import { StartKakaoPayPaymentDocument } from "../generated/graphql.js";
+import { chooseOutcome, eventually, TestGateway } from "../support/gateway.js";
 import { type GatewayProcess, startGatewayProcess } from "../support/process.js";
-import { PrivateRedis, REDIS_SERVER_ON_PATH, TcpProxy, TEST_REDIS_URL } from "../support/redis.js";
+import { PrivateRedis, REDIS_SERVER_ON_PATH, TcpProxy } from "../support/redis.js";
+import { asReceived, asRecorded, paymentHistory, watch, wsClient as createWsClient } from "../support/subscriptions.js";
 
-if (!TEST_REDIS_URL) console.warn("Redis: TEST_REDIS_URL is not set: the tests on a shared Redis are skipped");
 if (!REDIS_SERVER_ON_PATH) console.warn("Redis: redis-server is not on PATH: the tests that restart their own Redis are skipped");
 
 const AMOUNT = 9000;
@@ -53,35 +45,9 @@ async function instanceB(a: TestGateway, redisUrl: string): Promise<GatewayProce
 }
 
 function wsClient(url: string): Client {
-  const client = createClient({
-    url: `${url.replace("http", "ws")}/graphql`,
-    webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${ALPHA_KEY}` },
-    retryAttempts: 0,
-    lazy: true,
-  });
+  const client = createWsClient(url);
   cleanups.push(() => client.dispose());
   return client;
-}
-
-type Change = RefundEventsSubscription["paymentStatusChanged"];
-
-/** Every change of one payment from version 1 on, as a subscriber on the given socket receives it. */
-function watch(client: Client, paymentId: string): { changes: Change[]; errors: unknown[] } {
-  const changes: Change[] = [];
-  const errors: unknown[] = [];
-  client.subscribe<RefundEventsSubscription>(
-    { query: print(RefundEventsDocument), variables: { paymentId, afterVersion: 0 } },
-    {
-      next: (result) => {
-        if (result.errors) errors.push(...result.errors);
-        if (result.data) changes.push(result.data.paymentStatusChanged);
-      },
-      error: (error) => errors.push(error),
-      complete: () => {},
-    },
-  );
-  return { changes, errors };
 }
 
 async function startPayment(a: TestGateway, reference: string) {
@@ -91,124 +57,9 @@ async function startPayment(a: TestGateway, reference: string) {
   return started.startKakaoPayPayment;
 }
 
-async function history(a: TestGateway, id: string) {
-  const data = await a.data(PaymentRefundsDocument, { id });
-  if (!data.payment) throw new Error("payment not found");
-  return data.payment;
-}
-
 async function readyz(url: string): Promise<number> {
   return (await fetch(`${url}/readyz`)).status;
 }
-
-/** What a subscriber must have received: exactly the payment's recorded changes, in version order. */
-function asRecorded(events: Awaited<ReturnType<typeof history>>["events"]) {
-  return events.map((e) => ({ version: e.version, status: e.status, refundStatus: e.refundStatus ?? null, refund: e.refund?.id ?? null }));
-}
-
-function asReceived(changes: Change[]) {
-  return changes.map((c) => ({ version: c.version, status: c.status, refundStatus: c.refundStatus ?? null, refund: c.refund?.id ?? null }));
-}
-
-describe.skipIf(!TEST_REDIS_URL)("two instances through the shared Redis (TEST_REDIS_URL)", () => {
-  it("a subscriber on instance B receives, in order and once, every change applied on instance A", async () => {
-    const dir = tempDir();
-    const a = await instanceA(dir, TEST_REDIS_URL!);
-    const b = await instanceB(a, TEST_REDIS_URL!);
-    const client = wsClient(b.url);
-
-    const payments = await Promise.all([1, 2, 3].map((i) => startPayment(a, `two-instances-${Date.now()}-${i}`)));
-    const watchers = payments.map((p) => watch(client, p.id));
-    // Version 1 replayed: each subscription on B is live from here on.
-    await eventually(async () => expect(watchers.every((w) => w.changes.length === 1)).toBe(true), 20_000);
-
-    // On A: the shopper pays (AUTHORISATION webhook), then three partial refunds, each PENDING then SUCCEEDED.
-    for (const p of payments) await chooseOutcome((p.action as { url: string }).url, "authorised");
-    for (const p of payments) await eventually(async () => expect((await history(a, p.id)).status).toBe("AUTHORISED"), 20_000);
-    for (const p of payments) {
-      for (let i = 0; i < 3; i++) {
-        const refund = await a.request(RefundPaymentDocument, { input: { paymentId: p.id, amount: { value: 1000, currency: "KRW" } } });
-        expect(refund.errors).toBeUndefined();
-      }
-    }
-    for (const [i, p] of payments.entries()) {
-      const recorded = await eventually(async () => {
-        const h = await history(a, p.id);
-        expect(h.refunds.map((r) => r.status)).toEqual(["SUCCEEDED", "SUCCEEDED", "SUCCEEDED"]);
-        return h;
-      }, 20_000);
-      expect(recorded.version).toBe(8);
-      const watcher = watchers[i]!;
-      await eventually(async () => expect(watcher.changes.length).toBeGreaterThanOrEqual(8), 20_000);
-      expect(watcher.errors).toEqual([]);
-      expect(watcher.changes.map((c) => c.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-      expect(asReceived(watcher.changes)).toEqual(asRecorded(recorded.events));
-    }
-  }, 90_000);
-});
-
-describe.skipIf(!REDIS_SERVER_ON_PATH)("a Redis of our own, stopped and restarted (redis-server on PATH)", () => {
-  it("while Redis is away /readyz answers 503 and changes still commit; once back, 200 subscribers on B have every change, no gap, no duplicate", async () => {
-    const redis = await PrivateRedis.start();
-    cleanups.push(() => redis.stop());
-    const dir = tempDir();
-    const a = await instanceA(dir, redis.url);
-    const b = await instanceB(a, redis.url);
-    expect(await readyz(a.url)).toBe(200);
-    expect(await readyz(b.url)).toBe(200);
-
-    const payments = await Promise.all(Array.from({ length: 20 }, (_, i) => startPayment(a, `restart-${Date.now()}-${i}`)));
-    const clients = Array.from({ length: 10 }, () => wsClient(b.url));
-    // 10 subscribers per payment, spread over 10 sockets: 200 in all.
-    const watchers = payments.flatMap((p) => clients.map((client) => ({ paymentId: p.id, ...watch(client, p.id) })));
-    expect(watchers).toHaveLength(200);
-    await eventually(async () => expect(watchers.every((w) => w.changes.length === 1)).toBe(true), 30_000);
-
-    await redis.stop();
-    await eventually(async () => {
-      expect(await readyz(a.url)).toBe(503);
-      expect(await readyz(b.url)).toBe(503);
-    });
-    // Committed on A while nothing can be published: B must still learn of it.
-    for (const p of payments) await chooseOutcome((p.action as { url: string }).url, "authorised");
-    for (const p of payments) await eventually(async () => expect((await history(a, p.id)).status).toBe("AUTHORISED"), 20_000);
-    expect(a.lines.filter((line) => line.includes("Redis publish failed")).length).toBeGreaterThanOrEqual(1);
-    // Rate-limited: not one line per failed publish.
-    expect(a.lines.filter((line) => line.includes("Redis publish failed")).length).toBeLessThan(payments.length);
-    expect(b.child.exitCode).toBeNull();
-
-    await redis.restart();
-    await eventually(async () => {
-      expect(await readyz(a.url)).toBe(200);
-      expect(await readyz(b.url)).toBe(200);
-    }, 20_000);
-    // Nothing rings for version 2 any more: B re-reads it from the store because its connection came back.
-    await eventually(async () => expect(watchers.every((w) => w.changes.length >= 2)).toBe(true), 30_000);
-
-    // And the doorbell works again: a refund on each payment, PENDING then SUCCEEDED.
-    for (const p of payments) {
-      const refund = await a.request(RefundPaymentDocument, { input: { paymentId: p.id, amount: { value: 1000, currency: "KRW" } } });
-      expect(refund.errors).toBeUndefined();
-    }
-    const recorded = new Map<string, Awaited<ReturnType<typeof history>>>();
-    for (const p of payments) {
-      recorded.set(
-        p.id,
-        await eventually(async () => {
-          const h = await history(a, p.id);
-          expect(h.refunds.map((r) => r.status)).toEqual(["SUCCEEDED"]);
-          return h;
-        }, 20_000),
-      );
-    }
-    await eventually(async () => expect(watchers.every((w) => w.changes.length >= 4)).toBe(true), 30_000);
-    for (const w of watchers) {
-      expect(w.errors).toEqual([]);
-      expect(w.changes.map((c) => c.version)).toEqual([1, 2, 3, 4]);
-      expect(asReceived(w.changes)).toEqual(asRecorded(recorded.get(w.paymentId)!.events));
-    }
-  }, 180_000);
-});
 
 describe.skipIf(!REDIS_SERVER_ON_PATH)("one instance cut off Redis while the others stay connected (redis-server on PATH)", () => {
   it("a change committed on A while only A was cut off reaches B's subscriber once A is back, with nothing else changing", async () => {
@@ -230,7 +81,7 @@ describe.skipIf(!REDIS_SERVER_ON_PATH)("one instance cut off Redis while the oth
     expect(await readyz(b.url)).toBe(200);
     await chooseOutcome((p.action as { url: string }).url, "authorised");
     const recorded = await eventually(async () => {
-      const h = await history(a, p.id);
+      const h = await paymentHistory(a.url, p.id);
       expect(h.status).toBe("AUTHORISED");
       return h;
     }, 20_000);

@@ -21,6 +21,8 @@ export async function testSchemaUrl(schema: string): Promise<string> {
   await onServer(`create schema if not exists "${schema}"`);
   const url = new URL(TEST_DATABASE_URL);
   url.searchParams.set("options", `-c search_path=${schema}`);
+  // Names the run's connections in pg_stat_activity, so that a test terminates its own and never another run's.
+  url.searchParams.set("application_name", schema);
   return url.toString();
 }
 

@@ -103,3 +103,20 @@ export class TcpProxy {
     if (server) await new Promise((resolve) => server.close(resolve));
   }
 }
+
+/**
+ * Every doorbell the gateways publish (README, "Several instances: Redis": `{paymentId, version}` on the channel
+ * `kakaopay:payment-status:<paymentId>`), as a separate Redis client hears them: the versions rung, by payment id.
+ */
+export async function listenToDoorbells(url: string): Promise<{ rung: Map<string, number[]>; close(): void }> {
+  const client = new Redis(url);
+  const rung = new Map<string, number[]>();
+  client.on("pmessage", (_pattern: string, channel: string, message: string) => {
+    const paymentId = channel.slice("kakaopay:payment-status:".length);
+    const { version } = JSON.parse(message) as { version: number };
+    rung.set(paymentId, [...(rung.get(paymentId) ?? []), version]);
+  });
+  // Resolves once Redis confirms the pattern subscription: every later publish is heard.
+  await client.psubscribe("kakaopay:payment-status:*");
+  return { rung, close: () => client.disconnect() };
+}

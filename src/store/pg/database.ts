@@ -31,6 +31,9 @@ export async function openPostgres(url: string, poolSize: number): Promise<PgDat
   // A connection the server dropped while idle (a restart, pg_terminate_backend) is discarded by the pool; without a
   // listener its error would end the process, and the next query opens a fresh connection instead.
   pool.on("error", () => {});
+  // While checked out (a transaction) a connection has no pool listener: its query fails and the transaction rolls
+  // back, but the client's own "error" event, unheard, would end the process too. The pool discards it on release.
+  pool.on("connect", (client) => client.on("error", () => {}));
   try {
     const client = await pool.connect();
     try {
