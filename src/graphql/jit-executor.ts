@@ -9,8 +9,8 @@ import { executeCompiled, type GraphQLPipeline } from "./pipeline.js";
  */
 export function jitExecution(schema: GraphQLSchema, pipeline: GraphQLPipeline): GatewayInterface {
   const executor: GatewayExecutor = async (request) => {
-    // Apollo's queryHash is the SHA-256 of the text, as the pipeline's keys are.
-    const query = pipeline.compiled(request.queryHash, request.document, request.operationName ?? undefined);
+    // Apollo always has the text (APQ gives it from its cache): the pipeline's key.
+    const query = pipeline.compiled(request.source, request.document, request.operationName ?? undefined);
     return await executeCompiled(query, request.context, request.request.variables ?? {});
   };
   return {
