@@ -38,7 +38,7 @@ export function parseAndValidate(
 }
 
 /** The validation rules of every operation over HTTP (Apollo adds its own equivalent of the introspection rule). */
-export function httpRules(production: boolean): ValidationRule[] {
+function httpRules(production: boolean): ValidationRule[] {
   return [...specifiedRules, ...limitRules(), AdyenFieldsOnceRule, ...(production ? [NoSchemaIntrospectionCustomRule] : [])];
 }
 
