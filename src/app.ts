@@ -11,6 +11,7 @@ import { Authenticator, type GatewayContext } from "./graphql/context.js";
 import { documentStore } from "./graphql/document-cache.js";
 import { clientErrorFormatter } from "./graphql/errors.js";
 import { jitExecution } from "./graphql/jit-executor.js";
+import { GraphQLPipeline } from "./graphql/pipeline.js";
 import { AdyenFieldsOnceRule, armorConfig, httpOperationGuard, PARSE_OPTIONS } from "./graphql/limits.js";
 import { adyenRateLimit } from "./graphql/rate-limit.js";
 import { buildGatewaySchema } from "./graphql/schema.js";
@@ -99,6 +100,8 @@ export interface GatewayTuning {
   webhookSweep?: Partial<WebhookSweepOptions>;
   /** PAYMENT_SESSION_LIFETIME_MS by default. */
   sessionLifetimeMs?: number;
+  /** False: every /graphql request goes through Apollo, so tests can compare its answers with the fast path's. */
+  httpFastPath?: boolean;
 }
 
 /** The composition root: the only place that wires store, Adyen, pubsub, use cases and HTTP. */
@@ -257,12 +260,15 @@ async function serveGateway(
 
   const schema = await buildGatewaySchema(feed);
   const armor = new ApolloArmor(armorConfig()).protect();
+  const pipeline = new GraphQLPipeline(schema, { production: config.production });
+  // Apollo calls it within the request: its internal errors are logged under the request's requestId.
+  const formatError = clientErrorFormatter({ production: config.production, logger: domainLogger });
+  const adyenLimiter = new RateLimiter(config.limits.adyenOperationsPerMinute);
   const apollo = new ApolloServer<GatewayContext>({
-    gateway: jitExecution(schema),
+    gateway: jitExecution(schema, pipeline),
     // Apollo's default store sizes a document by its JSON, which leaves out the (comment-padded) text it keeps.
     documentStore: documentStore(),
-    // Apollo calls it within the request: its internal errors are logged under the request's requestId.
-    formatError: clientErrorFormatter({ production: config.production, logger: domainLogger }),
+    formatError,
     parseOptions: PARSE_OPTIONS,
     includeStacktraceInErrorResponses: false,
     allowBatchedHttpRequests: false,
@@ -282,7 +288,7 @@ async function serveGateway(
       // graphql-armor is typed against Apollo's CommonJS build; the plugins are the same objects.
       ...(armor.plugins as unknown as ApolloServerPlugin<GatewayContext>[]),
       httpOperationGuard<GatewayContext>(),
-      adyenRateLimit(new RateLimiter(config.limits.adyenOperationsPerMinute)),
+      adyenRateLimit(adyenLimiter),
       ApolloServerPluginCacheControlDisabled(),
       graphqlMetricsPlugin(metrics, tracing),
       config.production
@@ -298,18 +304,19 @@ async function serveGateway(
 
   ready(
     requestHandler({
-      graphql: graphqlRoute(
+      graphql: graphqlRoute({
         apollo,
         tracing,
-        (request) => ({
+        context: (request) => ({
           principal: authenticator.authenticate(request.headers.authorization),
           authHint,
           payments,
           storedPaymentMethods,
           refunds,
         }),
-        (request) => authenticator.authenticate(request.headers.authorization) !== null,
-      ),
+        authenticated: (request) => authenticator.authenticate(request.headers.authorization) !== null,
+        fastPath: tuning.httpFastPath === false ? undefined : { pipeline, formatError, metrics, limiter: adyenLimiter },
+      }),
       webhook: webhookRoute({
         webhooks,
         username: config.adyen.webhookUsername,

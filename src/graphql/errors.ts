@@ -1,4 +1,4 @@
-import type { GraphQLFormattedError } from "graphql";
+import type { GraphQLError, GraphQLFormattedError } from "graphql";
 import { ErrorCode, GatewayError } from "../payments/errors.js";
 import type { Logger } from "../payments/logger.js";
 
@@ -80,4 +80,43 @@ export function clientErrorFormatter({ production, logger }: { production: boole
       extensions: { code: "INTERNAL_SERVER_ERROR" },
     };
   };
+}
+
+/** A response's status and headers as its errors ask (`extensions.http`), and the errors as the client sees them. */
+export interface FormattedErrors {
+  errors: GraphQLFormattedError[];
+  status: number | undefined;
+  headers: Map<string, string>;
+}
+
+/**
+ * The errors of a result as Apollo sends them (its normalizeAndFormatErrors, without stack traces): each gets a code
+ * (INTERNAL_SERVER_ERROR when it has none) and gives up its `extensions.http` to the response, then goes through
+ * `formatError`; one that `formatError` throws on becomes Apollo's "Internal server error". The HTTP fast path
+ * (src/http/graphql-route.ts) answers with it, so its answers are Apollo's.
+ */
+export function formatLikeApollo(errors: readonly GraphQLError[], formatError: ErrorFormatter): FormattedErrors {
+  let status: number | undefined;
+  const headers = new Map<string, string>();
+  const formatted = errors.map((error) => {
+    try {
+      const extensions: Record<string, unknown> = { ...error.extensions, code: error.extensions.code ?? "INTERNAL_SERVER_ERROR" };
+      const http = extensions.http as { status?: unknown; headers?: unknown } | undefined;
+      if (isHttpHead(http)) {
+        if (http.status) status = http.status;
+        for (const [name, value] of http.headers ?? []) headers.set(name, value);
+        delete extensions.http;
+      }
+      return formatError({ ...error.toJSON(), extensions }, error);
+    } catch {
+      return { message: "Internal server error", extensions: { code: "INTERNAL_SERVER_ERROR" } };
+    }
+  });
+  return { errors: formatted, status, headers };
+}
+
+function isHttpHead(x: unknown): x is { status?: number; headers?: Map<string, string> } {
+  return (
+    !!x && typeof x === "object" && (!("status" in x) || typeof x.status === "number") && (!("headers" in x) || x.headers instanceof Map)
+  );
 }

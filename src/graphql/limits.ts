@@ -5,6 +5,7 @@ import { maxAliasesRule } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthRule } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesRule } from "@escape.tech/graphql-armor-max-directives";
 import {
+  type DocumentNode,
   type FragmentDefinitionNode,
   GraphQLError,
   Kind,
@@ -135,6 +136,15 @@ export function rootFieldNames(
   };
   walk(operation.selectionSet.selections);
   return names;
+}
+
+/** Whether an operation of `document` names an Adyen-calling root field (each such operation is rate-limited). */
+export function callsAdyen(document: DocumentNode, operation: OperationDefinitionNode): boolean {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  return rootFieldNames(operation, (name) => fragments.get(name)).some((name) => ADYEN_CALLING_FIELDS.has(name));
 }
 
 /** Each Adyen-calling root field at most once per operation: five aliases must not make five calls to Adyen. */

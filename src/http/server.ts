@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, RequestListener, ServerResponse } from "node:http";
-import { withRequestLog } from "../observability/request-log.js";
+import { lazyChild, withRequestLog } from "../observability/request-log.js";
 import type { Tracing } from "../observability/tracing.js";
 import type { Logger } from "../payments/logger.js";
 
@@ -26,7 +26,7 @@ export function requestHandler(routes: GatewayRoutes): RequestListener {
   return (request: IncomingMessage, response: ServerResponse) => {
     const requestId = requestIdOf(request);
     response.setHeader("x-request-id", requestId);
-    const log = routes.logger.child({ requestId });
+    const log = lazyChild(routes.logger, { requestId });
     const path = request.url?.split("?")[0] ?? "/";
     const span = `${request.method} ${TRACED_PATHS.has(path) ? path : "other"}`;
     routes.tracing

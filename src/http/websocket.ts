@@ -1,20 +1,13 @@
 import type { Server } from "node:http";
-import {
-  type DocumentNode,
-  type GraphQLSchema,
-  GraphQLError,
-  NoSchemaIntrospectionCustomRule,
-  parse,
-  specifiedRules,
-  validate,
-} from "graphql";
+import { type DocumentNode, type GraphQLSchema, GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules } from "graphql";
 import type { Context } from "graphql-ws";
 import { type Extra, useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import type { GatewayContext } from "../graphql/context.js";
 import { ByteCappedCache, DOCUMENT_CACHE_BYTES, documentBytes, hashOf } from "../graphql/document-cache.js";
 import { clientErrorFormatter, type ErrorFormatter } from "../graphql/errors.js";
-import { limitRules, OPERATION_LIMITS, SubscriptionsOnlyRule } from "../graphql/limits.js";
+import { limitRules, SubscriptionsOnlyRule } from "../graphql/limits.js";
+import { parseAndValidate } from "../graphql/pipeline.js";
 import { operationLabels, outcomeOf } from "../observability/graphql-metrics.js";
 import { silentLogger } from "../observability/logger.js";
 import type { GatewayMetrics } from "../observability/metrics.js";
@@ -102,7 +95,8 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     {
       schema: options.schema,
       connectionInitWaitTimeout: 5_000,
-      // Parse and validate here, with the HTTP limits: graphql-ws would otherwise use the standard rules only.
+      // Parse and validate here, with the HTTP limits (src/graphql/pipeline.ts): graphql-ws would otherwise use the
+      // standard rules only.
       onSubscribe: (ctx, id, payload) => {
         ctx.extra.started?.set(id, performance.now());
         // graphql-ws has already registered this one.
@@ -113,13 +107,9 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         const key = hashOf(payload.query);
         let document = validated.get(key);
         if (!document) {
-          try {
-            document = parse(payload.query, { maxTokens: OPERATION_LIMITS.maxTokens });
-          } catch (error) {
-            return [error instanceof GraphQLError ? error : new GraphQLError("could not parse the operation")];
-          }
-          const errors = validate(options.schema, document, rules);
-          if (errors.length > 0) return errors;
+          const parsed = parseAndValidate(options.schema, payload.query, rules);
+          if (Array.isArray(parsed)) return parsed;
+          document = parsed as DocumentNode;
           validated.set(key, document);
         }
         return {

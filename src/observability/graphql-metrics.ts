@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import { type DocumentNode, type GraphQLSchema, getOperationAST, Kind } from "graphql";
+import { type DocumentNode, type GraphQLSchema, getOperationAST, Kind, type OperationDefinitionNode } from "graphql";
 import type { GatewayContext } from "../graphql/context.js";
 import type { GatewayMetrics, GraphQLOperationType } from "./metrics.js";
 import type { Tracing } from "./tracing.js";
@@ -14,7 +14,11 @@ export function operationLabels(
   operationName: string | null | undefined,
 ): { type: GraphQLOperationType; field: string } | null {
   const operation = document ? getOperationAST(document, operationName) : null;
-  if (!operation) return null;
+  return operation ? labelsOf(schema, operation) : null;
+}
+
+/** operationLabels of an operation already resolved. */
+export function labelsOf(schema: GraphQLSchema, operation: OperationDefinitionNode): { type: GraphQLOperationType; field: string } {
   const first = operation.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
   const name = first?.kind === Kind.FIELD ? first.name.value : undefined;
   const root = schema.getRootType(operation.operation);

@@ -20,6 +20,24 @@ export function requestScoped(fallback: Logger, bindings?: Record<string, unknow
     if (!request) return scoped;
     return bindings ? request.child(bindings) : request;
   };
+  return through(pick);
+}
+
+/**
+ * `parent.child(bindings)`, made when the first line is written through it: most requests write none, and a pino
+ * child serialises its bindings (through the redaction paths) when it is made, ~2% of a query's CPU.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined;
+  const get = () => {
+    child ??= parent.child(bindings);
+    return child;
+  };
+  return through(get);
+}
+
+/** A logger that writes each line through the logger `pick` gives at that moment. */
+function through(pick: () => Logger): Logger {
   return {
     debug: (fields, message) => pick().debug(fields, message),
     info: (fields, message) => pick().info(fields, message),

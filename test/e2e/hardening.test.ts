@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { format } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
@@ -105,6 +106,23 @@ describe("operation limits over HTTP (graphql-armor)", () => {
     const simpleGet = await fetch(`${gw.url}/graphql?query=${encodeURIComponent("{ __typename }")}`);
     expect(simpleGet.status).toBe(400);
     expect(await simpleGet.text()).toContain("CSRF");
+  });
+
+  it("refuses a chunked body (no content-length) with 413 once it passes the limit", async () => {
+    const url = new URL(`${gw.url}/graphql`);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const headers = { "content-type": "application/json", authorization: `Bearer ${ALPHA_KEY}`, "transfer-encoding": "chunked" };
+      const sent = request({ host: url.hostname, port: url.port, path: "/graphql", method: "POST", headers }, (response) => {
+        let body = "";
+        response.on("data", (chunk) => {
+          body += chunk;
+        });
+        response.on("end", () => resolve(`${response.statusCode} ${body}`));
+      });
+      sent.on("error", reject);
+      for (let i = 0; i < 10; i++) sent.write("x".repeat(10_000));
+    });
+    expect(answer).toMatch(/^413 .*request body too large/);
   });
 
   it("refuses a webhook body over its limit with 413", async () => {
