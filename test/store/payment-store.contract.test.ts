@@ -142,6 +142,27 @@ describe.each(BACKENDS)("PaymentStore on $name", (backend) => {
     expect(await stores.payments.takeLease("p1:payments", "d", 60_000)).toBe(true);
   });
 
+  it("takes a new payment's lease in the write that creates it, and gives it back in the write of Adyen's answer", async () => {
+    const { stores, again } = await backend.open();
+    const other = await again();
+    const second = backend.name === "sqlite" ? stores : other;
+    const row = draft();
+    expect((await stores.payments.createPayment(row, claim("leased-key"), { holder: "a", ttlMs: 60_000 })).kind).toBe("created");
+    expect(await second.payments.takeLease(row.id, "b", 60_000)).toBe(false);
+    // A repeat of the key finds the payment and takes no lease: "a" still holds it.
+    expect((await second.payments.createPayment(draft(), claim("leased-key"), { holder: "b", ttlMs: 60_000 })).kind).toBe("existing");
+    expect(await second.payments.takeLease(row.id, "b", 60_000)).toBe(false);
+    const recorded = await stores.payments.recordSignal(
+      row.id,
+      { source: "API", resultCode: "RedirectShopper" },
+      { pspReference: "PSPLEASED0000001" as never },
+      undefined,
+      { key: row.id, holder: "a" },
+    );
+    expect(recorded.change?.payment.status).toBe("ACTION_REQUIRED");
+    expect(await second.payments.takeLease(row.id, "b", 60_000)).toBe(true);
+  });
+
   it("expires orphans older than the session lifetime only", async () => {
     const { stores } = await backend.open();
     const payment = await newPayment(stores.payments);

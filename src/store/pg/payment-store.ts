@@ -6,9 +6,11 @@ import { NotificationOutcome } from "../../payments/notification.js";
 import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
+  HeldLease,
   IdempotencyClaim,
   IdempotencyRecord,
   IdempotencyState,
+  NewLease,
   NewPayment,
   NotificationTarget,
   PaymentStore,
@@ -33,7 +35,7 @@ export class PgPaymentStore implements PaymentStore {
     private readonly sessionLifetimeMs: number,
   ) {}
 
-  async createPayment(draft: NewPayment, claim: IdempotencyClaim | null): Promise<CreatePaymentResult> {
+  async createPayment(draft: NewPayment, claim: IdempotencyClaim | null, lease?: NewLease): Promise<CreatePaymentResult> {
     if (claim) {
       const existing = await this.existingFor(claim);
       if (existing) return existing;
@@ -55,6 +57,9 @@ export class PgPaymentStore implements PaymentStore {
             .returning({ key: idempotencyKeys.key });
           if (won.length === 0) throw new LostRace();
         }
+        // The payment's id is new, so nobody else can hold its lease: a plain insert, committed with the row.
+        if (lease)
+          await tx.insert(leases).values({ key: draft.id, holder: lease.holder, expiresAt: new Date(now.getTime() + lease.ttlMs) });
         return { kind: "created" as const, payment: toPayment(row!) };
       });
     } catch (error) {
@@ -123,8 +128,10 @@ export class PgPaymentStore implements PaymentStore {
     signal: PaymentSignal,
     facts: ProviderFacts,
     settles?: { notificationId: number },
+    releases?: HeldLease,
   ): Promise<RecordedSignal> {
     return this.db.transaction(async (tx) => {
+      if (releases) await tx.delete(leases).where(leaseHeld(releases));
       // Load for update: a concurrent signal for this payment waits until this one commits, then decides on its result.
       const [row] = await tx.select().from(payments).where(eq(payments.id, id)).for("update");
       if (!row) throw new Error(`payment ${id} vanished`);
@@ -231,7 +238,7 @@ export class PgPaymentStore implements PaymentStore {
   }
 
   async releaseLease(key: string, holder: string): Promise<void> {
-    await this.db.delete(leases).where(and(eq(leases.key, key), eq(leases.holder, holder)));
+    await this.db.delete(leases).where(leaseHeld({ key, holder }));
   }
 
   async ping(): Promise<void> {
@@ -243,6 +250,10 @@ export class PgPaymentStore implements PaymentStore {
       `insert into leases (key, holder, expires_at) values ('${key}', '${key}', now()); delete from leases where key = '${key}'`,
     );
   }
+}
+
+function leaseHeld({ key, holder }: HeldLease) {
+  return and(eq(leases.key, key), eq(leases.holder, holder));
 }
 
 export async function insertEvent(tx: PgTransaction, event: PaymentEvent): Promise<PaymentEvent> {
