@@ -379,6 +379,7 @@ async function serveGateway(
       await step(() => resender.stop());
       await step(() => webhooks.stop());
       await step(() => webhooks.idle());
+      await step(async () => checkout.close());
       await step(() => simulator?.close());
       await step(() => apollo.stop());
       await step(async () => redisFeed?.close());

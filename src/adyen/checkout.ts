@@ -81,6 +81,11 @@ export class AdyenCheckout implements PaymentProvider {
     this.logoHost = live ? "https://checkoutshopper-live.adyen.com" : "https://checkoutshopper-test.adyen.com";
   }
 
+  /** Closes the kept-alive connections to Adyen (at shutdown). */
+  close(): void {
+    this.http.close();
+  }
+
   async listPaymentMethods(query: {
     amount: Amount;
     countryCode: string;

@@ -1,3 +1,5 @@
+import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import adyen from "@adyen/api-library";
 import type { ApiError } from "@adyen/api-library/lib/src/typings/apiError.js";
 import type { IRequest } from "@adyen/api-library/lib/src/typings/requestOptions.js";
@@ -8,6 +10,17 @@ const { HttpClientException } = adyen;
 type Config = InstanceType<typeof adyen.Config>;
 
 const ADYEN_TEST_CHECKOUT = "https://checkout-test.adyen.com";
+/**
+ * An idle connection is closed after this long, before the server's own keep-alive timeout (Node's 5 s for the
+ * simulator) can close it under a request we are just sending on it.
+ */
+const IDLE_SOCKET_MS = 4_000;
+/**
+ * What a call fails with when it outlived its timeout, or its answer was cut off. Sentinels made once: they never
+ * leave this file, and an Error made per call (its stack trace) showed in the profile of every call's socket close.
+ */
+const TIMED_OUT = new Error("Adyen did not answer in time");
+const CUT_OFF = new Error("Adyen's answer was cut off");
 
 export interface AdyenHttpOptions {
   apiKey: string;
@@ -50,8 +63,24 @@ export class AdyenHttpClient {
    * turns on promise hooks for the whole process, which every request then pays for.)
    */
   private readonly rawAnswers = new Map<string, string>();
+  /**
+   * Keep-alive connections, reused across calls: a new connection (and for real Adyen a TLS handshake) per call, and
+   * fetch's web streams, cost more CPU than the rest of a payment's Adyen call (BENCHMARKS.md, scenario 4).
+   */
+  private readonly agent: HttpAgent;
+  private readonly secure: boolean;
 
-  constructor(private readonly options: AdyenHttpOptions) {}
+  constructor(private readonly options: AdyenHttpOptions) {
+    // Real Adyen over TLS; the simulator over plain http on 127.0.0.1.
+    this.secure = new URL(options.baseUrl ?? ADYEN_TEST_CHECKOUT).protocol === "https:";
+    const agentOptions = { keepAlive: true, timeout: IDLE_SOCKET_MS };
+    this.agent = this.secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  }
+
+  /** Closes the idle connections; a call after this opens new ones. */
+  close(): void {
+    this.agent.destroy();
+  }
 
   /** The raw body of the answer to the request sent with this Idempotency-Key, once. */
   takeRawAnswer(idempotencyKey: string): string | undefined {
@@ -67,20 +96,15 @@ export class AdyenHttpClient {
     _isApiKeyRequired: boolean,
     requestOptions: IRequest.Options = {},
   ): Promise<string> {
-    const operation = operationOf(new URL(endpoint).pathname);
+    const url = new URL(this.options.baseUrl ? endpoint.replace(ADYEN_TEST_CHECKOUT, this.options.baseUrl) : endpoint);
+    const operation = operationOf(url.pathname);
     const tracing = this.options.tracing ?? NO_TRACING;
     return tracing.span(`adyen.${operation ?? "other"}`, { "http.request.method": requestOptions.method ?? "POST" }, () =>
-      this.send(endpoint, json, operation, requestOptions),
+      this.send(url, json, operation, requestOptions),
     );
   }
 
-  private async send(
-    endpoint: string,
-    json: string | Buffer,
-    operation: AdyenOperation | null,
-    requestOptions: IRequest.Options,
-  ): Promise<string> {
-    const url = new URL(this.options.baseUrl ? endpoint.replace(ADYEN_TEST_CHECKOUT, this.options.baseUrl) : endpoint);
+  private async send(url: URL, json: string | Buffer, operation: AdyenOperation | null, requestOptions: IRequest.Options): Promise<string> {
     if (requestOptions.params) {
       for (const [name, value] of new URLSearchParams(requestOptions.params)) url.searchParams.append(name, value);
     }
@@ -97,19 +121,12 @@ export class AdyenHttpClient {
     const observe = (status: number) => {
       if (operation) this.options.observe?.(operation, outcomeOf(status), (performance.now() - started) / 1000);
     };
-    let response: Response;
-    let body: string;
+    let answer: { status: number; body: string };
     try {
-      response = await fetch(url, {
-        method,
-        headers,
-        body: method === "GET" || method === "DELETE" ? undefined : json.toString(),
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      body = await response.text();
+      answer = await this.exchange(url, method, headers, method === "GET" || method === "DELETE" ? undefined : json);
     } catch (error) {
       observe(0);
-      const timedOut = error instanceof DOMException && error.name === "TimeoutError";
+      const timedOut = error === TIMED_OUT;
       const noAnswer = new HttpClientException({
         message: timedOut ? `Adyen did not answer within ${this.options.timeoutMs} ms` : "Adyen could not be reached",
         errorCode: timedOut ? "TIMEOUT" : "NETWORK",
@@ -118,12 +135,13 @@ export class AdyenHttpClient {
       noAnswer.statusCode = 0;
       throw noAnswer;
     }
-    observe(response.status);
-    if (!response.ok) {
+    const { status, body } = answer;
+    observe(status);
+    if (status < 200 || status >= 300) {
       const apiError = adyenError(body);
       throw new HttpClientException({
-        message: `HTTP Exception: ${response.status}`,
-        statusCode: response.status,
+        message: `HTTP Exception: ${status}`,
+        statusCode: status,
         responseBody: body,
         errorCode: apiError?.errorCode,
         apiError,
@@ -131,6 +149,51 @@ export class AdyenHttpClient {
     }
     if (requestOptions.idempotencyKey) this.rawAnswers.set(requestOptions.idempotencyKey, body);
     return body;
+  }
+
+  /**
+   * One request on a kept-alive connection: the status and whole body, or TIMED_OUT once timeoutMs has passed since
+   * it was sent (waiting for a connection, the answer and its body all count), or the socket's error.
+   */
+  private exchange(
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: string | Buffer | undefined,
+  ): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const settle = (error: unknown, answer?: { status: number; body: string }) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (answer) resolve(answer);
+        else reject(error);
+      };
+      if (body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(body));
+      const request = (this.secure ? httpsRequest : httpRequest)(
+        url,
+        { method, headers, agent: this.agent },
+        (response: IncomingMessage) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => {
+            if (response.complete) settle(null, { status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") });
+            else settle(CUT_OFF);
+          });
+          response.on("error", settle);
+          // The connection closed before the whole body arrived.
+          response.on("close", () => settle(CUT_OFF));
+        },
+      );
+      timer = setTimeout(() => {
+        settle(TIMED_OUT);
+        request.destroy();
+      }, this.options.timeoutMs);
+      request.on("error", settle);
+      request.end(body);
+    });
   }
 }
 

@@ -102,10 +102,25 @@ export interface RecordedSignal {
   anomaly: WebhookAnomaly | null;
 }
 
+/** A lease someone holds: see PaymentStore.takeLease. */
+export interface HeldLease {
+  key: string;
+  holder: string;
+}
+
+/** A lease to take with a new payment, on its id. */
+export interface NewLease {
+  holder: string;
+  ttlMs: number;
+}
+
 /** Durable payment storage. Every method is atomic; async so that PostgreSQL fits behind it. */
 export interface PaymentStore {
-  /** Writes the row (status null, version 0), or returns the payment an idempotency claim already made. */
-  createPayment(payment: NewPayment, idempotency: IdempotencyClaim | null): Promise<CreatePaymentResult>;
+  /**
+   * Writes the row (status null, version 0), or returns the payment an idempotency claim already made. With `lease`, a
+   * row it writes comes with the lease on the payment's id taken for `lease.holder`, in the same write (see takeLease).
+   */
+  createPayment(payment: NewPayment, idempotency: IdempotencyClaim | null, lease?: NewLease): Promise<CreatePaymentResult>;
   getPayment(id: PaymentId): Promise<Payment | null>;
   /** The payment Adyen knows by this pspReference, if we stored it. */
   getPaymentByPspReference(pspReference: string): Promise<Payment | null>;
@@ -122,7 +137,14 @@ export interface PaymentStore {
    * Runs the status rules on the current row and commits facts, status, version and event together.
    * Concurrent callers serialise: no update is lost and each change is returned to exactly one caller.
    */
-  recordSignal(id: PaymentId, signal: PaymentSignal, facts: ProviderFacts, settles?: { notificationId: number }): Promise<RecordedSignal>;
+  recordSignal(
+    id: PaymentId,
+    signal: PaymentSignal,
+    facts: ProviderFacts,
+    settles?: { notificationId: number },
+    /** A lease to give back in the same write (as releaseLease), once Adyen's answer is recorded. */
+    releases?: HeldLease,
+  ): Promise<RecordedSignal>;
   /**
    * The payment a webhook is about: by pspReference, else the single payment with that reference (and amount, when
    * the target has one) whose pspReference we do not know yet, created within the session lifetime and not

@@ -13,7 +13,7 @@ export interface RefundDeps {
   provider: PaymentProvider;
   events: StatusEvents;
   /** Refund webhooks that arrived before Adyen's answer to the request was stored wait for its pspReference. */
-  webhooks: { applyUnapplied(pspReference: string): Promise<void> };
+  webhooks: { applyUnapplied(pspReference: string): Promise<unknown> };
   logger: Logger;
   /** How long the first send may take before the re-sender takes over; also the first backoff. */
   resendAfterMs: number;

@@ -29,6 +29,7 @@ import {
   type VisiblePayment,
 } from "./payment.js";
 import type {
+  HeldLease,
   IdempotencyClaim,
   NewPayment,
   PaymentMethodOffer,
@@ -46,6 +47,12 @@ const PROVIDER_CALL_LEASE_MS = 30_000;
 /** How often an instance waiting for another's Adyen call looks whether it finished. */
 const LEASE_POLL_MS = 50;
 
+/** A payment row this request wrote or found, and the lease on its Adyen call when it wrote it. */
+interface Created {
+  payment: Payment;
+  lease: HeldLease | null;
+}
+
 /** Everything the use cases need, passed in once by the composition root. */
 export interface PaymentDeps {
   store: PaymentStore;
@@ -55,7 +62,7 @@ export interface PaymentDeps {
   returnUrls: ReturnUrlPolicy;
   clientSecrets: ClientSecrets;
   /** Webhooks that arrived before we knew the payment's pspReference wait for it here. */
-  webhooks: { applyUnapplied(pspReference: string): Promise<void> };
+  webhooks: { applyUnapplied(pspReference: string): Promise<boolean> };
 }
 
 export interface ChargeStoredPaymentMethodInput {
@@ -139,12 +146,14 @@ export class Payments {
         });
       }
     }
-    const payment = repeat?.payment ?? (await this.createOrResume(owner, terms, claim));
+    const { payment, lease } = repeat ? { payment: repeat.payment, lease: null } : await this.createOrResume(owner, terms, claim);
     if (isVisible(payment)) return payment;
     return this.once(
       payment.id,
-      () => this.record(payment.id, EventSource.API, () => this.deps.provider.startRedirectPayment(payment, `${payment.id}:payments`)),
+      (held) =>
+        this.record(payment.id, EventSource.API, held, () => this.deps.provider.startRedirectPayment(payment, `${payment.id}:payments`)),
       () => this.answered(payment.id),
+      lease,
     ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
   }
 
@@ -168,12 +177,17 @@ export class Payments {
     const claim = idempotencyClaim(owner, "chargeStoredPaymentMethod", input.idempotencyKey, terms);
     // A repeat is the charge the first request made, even if the token has been disabled since: the token is not
     // looked at again. One whose first answer never came is completed with the same Adyen Idempotency-Key.
-    const payment = (await this.repeatOf(claim))?.payment ?? (await this.createCharge(owner, input, terms, claim));
+    const repeat = await this.repeatOf(claim);
+    const { payment, lease } = repeat ? { payment: repeat.payment, lease: null } : await this.createCharge(owner, input, terms, claim);
     if (isVisible(payment)) return payment;
     return this.once(
       payment.id,
-      () => this.record(payment.id, EventSource.API, () => this.deps.provider.chargeStoredPaymentMethod(payment, `${payment.id}:payments`)),
+      (held) =>
+        this.record(payment.id, EventSource.API, held, () =>
+          this.deps.provider.chargeStoredPaymentMethod(payment, `${payment.id}:payments`),
+        ),
       () => this.answered(payment.id),
+      lease,
     ).catch(explainUnavailable(payment.id, claim ? "sameKey" : "unknownOutcome"));
   }
 
@@ -183,7 +197,7 @@ export class Payments {
     input: ChargeStoredPaymentMethodInput,
     terms: Omit<NewPayment, "id" | "owner" | "paymentMethodType" | "returnUrl">,
     claim: IdempotencyClaim | null,
-  ): Promise<Payment> {
+  ): Promise<Created> {
     checkText(input.storedPaymentMethodId, "input.storedPaymentMethodId", 1, 64);
     checkShopperReference(input.shopperReference, "input.shopperReference");
     checkAmount(input.amount, "input.amount");
@@ -237,8 +251,8 @@ export class Payments {
     const key = `${payment.id}:details:${detailsHash}`;
     const result = await this.once(
       key,
-      async () => {
-        const recorded = await this.record(payment.id, EventSource.REDIRECT, async () => {
+      async (held) => {
+        const recorded = await this.record(payment.id, EventSource.REDIRECT, held, async () => {
           const answer = await this.deps.provider.submitDetails(details, key);
           // A redirectResult from another payment must never settle this one.
           if (payment.pspReference !== null && answer.pspReference !== null && answer.pspReference !== payment.pspReference) {
@@ -374,21 +388,30 @@ export class Payments {
     return { payment, completed: first.completed };
   }
 
-  /** Writes a new payment row, or finds the one an earlier request with the same idempotency key made. */
+  /**
+   * Writes a new payment row, with the lease on its Adyen call taken in the same write; or finds the one an earlier
+   * request with the same idempotency key made (and holds no lease on it).
+   */
   private async createOrResume(
     owner: ApiKeyName,
     terms: Omit<NewPayment, "id" | "owner" | "paymentMethodType">,
     claim: IdempotencyClaim | null,
-  ): Promise<Payment> {
-    const created = await this.deps.store.createPayment({ ...terms, id: newPaymentId(), owner, paymentMethodType: KAKAOPAY }, claim);
+  ): Promise<Created> {
+    const id = newPaymentId();
+    const holder = randomUUID();
+    const created = await this.deps.store.createPayment({ ...terms, id, owner, paymentMethodType: KAKAOPAY }, claim, {
+      holder,
+      ttlMs: PROVIDER_CALL_LEASE_MS,
+    });
     if (created.kind === "conflict") throw idempotencyConflict();
-    return created.payment;
+    return { payment: created.payment, lease: created.kind === "created" ? { key: id, holder } : null };
   }
 
-  /** Calls Adyen, then commits its answer through the status rules and publishes the change. */
+  /** Calls Adyen, then commits its answer through the status rules (giving back the lease) and publishes the change. */
   private async record(
     id: PaymentId,
     source: typeof EventSource.API | typeof EventSource.REDIRECT,
+    lease: HeldLease,
     call: () => Promise<ProviderPaymentResult>,
   ): Promise<VisiblePayment> {
     const result = await call();
@@ -396,11 +419,13 @@ export class Payments {
       id,
       { source, resultCode: result.resultCode, refusalReason: result.refusalReason },
       { pspReference: result.pspReference, action: result.action },
+      undefined,
+      lease,
     );
     if (recorded.change) this.deps.events.publish(recorded.change);
-    if (result.pspReference) await this.deps.webhooks.applyUnapplied(result.pspReference);
-    // Re-read: a webhook that was waiting for this pspReference may just have moved the payment on.
-    const payment = await this.deps.store.getPayment(id);
+    const waiting = result.pspReference ? await this.deps.webhooks.applyUnapplied(result.pspReference) : false;
+    // Re-read only when webhooks were waiting for this pspReference: they may just have moved the payment on.
+    const payment = waiting ? await this.deps.store.getPayment(id) : recorded.payment;
     if (!payment || !isVisible(payment)) throw new Error(`payment ${id} has no status after Adyen answered`);
     return payment;
   }
@@ -414,34 +439,51 @@ export class Payments {
   /**
    * Runs `run` once for concurrent callers of one key: in this process they join one promise; across instances the
    * store's lease admits one, and the others wait until `finished` finds its result (or the lease of one that died
-   * expires, and one of them takes over). Adyen is called once either way.
+   * expires, and one of them takes over). Adyen is called once either way. `held` is the lease when the caller took
+   * it already (with the payment's row); `run` gives it back with its write of Adyen's answer.
    */
-  private once(key: string, run: () => Promise<VisiblePayment>, finished: () => Promise<VisiblePayment | null>): Promise<VisiblePayment> {
+  private once(
+    key: string,
+    run: (lease: HeldLease) => Promise<VisiblePayment>,
+    finished: () => Promise<VisiblePayment | null>,
+    held: HeldLease | null = null,
+  ): Promise<VisiblePayment> {
     const running = this.inFlight.get(key);
     if (running) return running;
-    const promise = this.leased(key, run, finished).finally(() => this.inFlight.delete(key));
+    const promise = (held ? this.holding(held, run) : this.leased(key, run, finished)).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, promise);
     return promise;
   }
 
   private async leased(
     key: string,
-    run: () => Promise<VisiblePayment>,
+    run: (lease: HeldLease) => Promise<VisiblePayment>,
     finished: () => Promise<VisiblePayment | null>,
   ): Promise<VisiblePayment> {
-    const holder = randomUUID();
+    const lease = { key, holder: randomUUID() };
     for (;;) {
-      if (await this.deps.store.takeLease(key, holder, PROVIDER_CALL_LEASE_MS)) {
-        try {
+      if (await this.deps.store.takeLease(key, lease.holder, PROVIDER_CALL_LEASE_MS)) {
+        return this.holding(lease, async () => {
           // The holder before us may have finished between our last look and the lease.
-          return (await finished()) ?? (await run());
-        } finally {
-          await this.deps.store.releaseLease(key, holder);
-        }
+          const done = await finished();
+          if (!done) return run(lease);
+          await this.deps.store.releaseLease(key, lease.holder);
+          return done;
+        });
       }
       const done = await finished();
       if (done) return done;
       await new Promise((resolve) => setTimeout(resolve, LEASE_POLL_MS));
+    }
+  }
+
+  /** `run` under a lease we hold: it gives the lease back when it succeeds; on a failure it is given back here. */
+  private async holding(lease: HeldLease, run: (lease: HeldLease) => Promise<VisiblePayment>): Promise<VisiblePayment> {
+    try {
+      return await run(lease);
+    } catch (error) {
+      await this.deps.store.releaseLease(lease.key, lease.holder);
+      throw error;
     }
   }
 }

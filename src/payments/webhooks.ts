@@ -73,9 +73,11 @@ export class PaymentWebhooks {
     for (const item of items) await this.applyItem(item);
   }
 
-  /** Applies the items waiting for a payment's pspReference, once it is learnt. */
-  async applyUnapplied(pspReference: string): Promise<void> {
-    for (const item of await this.deps.inbox.unapplied(pspReference)) await this.applyItem(item);
+  /** Applies the items waiting for a payment's pspReference, once it is learnt; false when none was waiting. */
+  async applyUnapplied(pspReference: string): Promise<boolean> {
+    const items = await this.deps.inbox.unapplied(pspReference);
+    for (const item of items) await this.applyItem(item);
+    return items.length > 0;
   }
 
   /**

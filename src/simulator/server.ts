@@ -33,6 +33,8 @@ interface Answer extends CheckoutResponse {
   headers?: Record<string, string>;
   /** The idempotency scope of a request processed now (not a replay): in progress until its answer is sent. */
   idempotencyScope?: string;
+  /** Already checked against the spec (before it was remembered for its Idempotency-Key): not checked again. */
+  checked?: true;
 }
 
 const errorAnswer = (error: ServiceError): Answer => ({ status: error.status, body: error });
@@ -50,10 +52,11 @@ export class RequestCounter {
   }
 }
 
-/** Compares secrets in constant time; hashing first gives both sides the same length. */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
-  return timingSafeEqual(digest(given), digest(expected));
+const digest = (value: string): Buffer => createHash("sha256").update(value).digest();
+
+/** Compares a secret with the expected one's digest in constant time; hashing gives both sides the same length. */
+function sameSecret(given: string, expectedDigest: Buffer): boolean {
+  return timingSafeEqual(digest(given), expectedDigest);
 }
 
 function singleHeader(request: IncomingMessage, name: string): string | undefined {
@@ -69,6 +72,7 @@ export class SimulatorRouter {
   private readonly slowAnswers = new Set<NodeJS.Timeout>();
   /** Idempotency scopes whose first request is processed but not yet answered (the "slow" fault). */
   private readonly scopesInProgress = new Set<string>();
+  private readonly apiKeyDigest: Buffer;
 
   constructor(
     private readonly deps: {
@@ -82,7 +86,9 @@ export class SimulatorRouter {
       requests: RequestCounter;
       logger: Logger;
     },
-  ) {}
+  ) {
+    this.apiKeyDigest = digest(deps.apiKey);
+  }
 
   readonly handle = (request: IncomingMessage, response: ServerResponse): void => {
     this.route(request, response).catch((error: unknown) => {
@@ -162,7 +168,7 @@ export class SimulatorRouter {
   }
 
   private async answer(request: IncomingMessage, url: URL, apiPath: string, match: OperationMatch | undefined): Promise<Answer> {
-    if (!sameSecret(singleHeader(request, "x-api-key") ?? "", this.deps.apiKey)) return errorAnswer(unauthorised());
+    if (!sameSecret(singleHeader(request, "x-api-key") ?? "", this.apiKeyDigest)) return errorAnswer(unauthorised());
     if (match === undefined)
       return errorAnswer(this.deps.spec.definesOperation(request.method ?? "", apiPath) ? notSimulated() : notFound());
     const { operation, pathParameters } = match;
@@ -219,18 +225,19 @@ export class SimulatorRouter {
     if (earlier !== undefined) {
       if (earlier.requestFingerprint !== fingerprint) return errorAnswer(idempotencyKeyReused());
       this.deps.logger.info({}, `${operation.method} ${url.pathname}: idempotent replay`);
-      return { status: earlier.status, body: earlier.body, headers };
+      return { status: earlier.status, body: earlier.body, headers, checked: true };
     }
     const answer = this.validated(operation, handle());
     // A 5xx (here: a simulator bug) was not processed, so a retry with the same key must run again.
     if (answer.status < 500) {
       this.deps.ledger.rememberIdempotentResponse(scope, { requestFingerprint: fingerprint, status: answer.status, body: answer.body });
     }
-    return { ...answer, headers, idempotencyScope: scope };
+    return { ...answer, headers, idempotencyScope: scope, checked: true };
   }
 
   /** Every answer is checked against the spec; one that fails is a simulator bug and becomes a loud 500. */
   private validated(operation: CheckoutOperation | undefined, answer: Answer): Answer {
+    if (answer.checked) return answer;
     const problem =
       operation === undefined ? this.deps.spec.validateServiceError(answer.body) : operation.validateResponse(answer.status, answer.body);
     if (problem === undefined) return answer;

@@ -8,12 +8,10 @@ describe.each(BACKENDS)("PaymentStore on $name", (backend) => {
   it("writes a new payment with no status at version 0, and finds it by id", async () => {
     const { stores } = await backend.open();
     const payment = await newPayment(stores.payments, 4_200);
-    expect(await stores.payments.getPayment(payment.id)).toMatchObject({
-      id: payment.id,
-      status: null,
-      version: 0,
-      amount: { value: 4_200, currency: "KRW" },
-    });
+    const stored = await stores.payments.getPayment(payment.id);
+    expect(stored).toMatchObject({ id: payment.id, status: null, version: 0, amount: { value: 4_200, currency: "KRW" } });
+    // The row it answers with is the row it stored, field for field (dates as dates).
+    expect(payment).toEqual(stored);
   });
 
   it("keeps amounts beyond 32 bits exact", async () => {
@@ -140,6 +138,27 @@ describe.each(BACKENDS)("PaymentStore on $name", (backend) => {
     expect(await loser.payments.takeLease("p1:payments", "c", 1)).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await stores.payments.takeLease("p1:payments", "d", 60_000)).toBe(true);
+  });
+
+  it("takes a new payment's lease in the write that creates it, and gives it back in the write of Adyen's answer", async () => {
+    const { stores, again } = await backend.open();
+    const other = await again();
+    const second = backend.name === "sqlite" ? stores : other;
+    const row = draft();
+    expect((await stores.payments.createPayment(row, claim("leased-key"), { holder: "a", ttlMs: 60_000 })).kind).toBe("created");
+    expect(await second.payments.takeLease(row.id, "b", 60_000)).toBe(false);
+    // A repeat of the key finds the payment and takes no lease: "a" still holds it.
+    expect((await second.payments.createPayment(draft(), claim("leased-key"), { holder: "b", ttlMs: 60_000 })).kind).toBe("existing");
+    expect(await second.payments.takeLease(row.id, "b", 60_000)).toBe(false);
+    const recorded = await stores.payments.recordSignal(
+      row.id,
+      { source: "API", resultCode: "RedirectShopper" },
+      { pspReference: "PSPLEASED0000001" as never },
+      undefined,
+      { key: row.id, holder: "a" },
+    );
+    expect(recorded.change?.payment.status).toBe("ACTION_REQUIRED");
+    expect(await second.payments.takeLease(row.id, "b", 60_000)).toBe(true);
   });
 
   it("expires orphans older than the session lifetime only", async () => {

@@ -6,9 +6,11 @@ import { NotificationOutcome } from "../../payments/notification.js";
 import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
+  HeldLease,
   IdempotencyClaim,
   IdempotencyRecord,
   IdempotencyState,
+  NewLease,
   NewPayment,
   NotificationTarget,
   PaymentStore,
@@ -33,32 +35,39 @@ export class PgPaymentStore implements PaymentStore {
     private readonly sessionLifetimeMs: number,
   ) {}
 
-  async createPayment(draft: NewPayment, claim: IdempotencyClaim | null): Promise<CreatePaymentResult> {
-    if (claim) {
-      const existing = await this.existingFor(claim);
-      if (existing) return existing;
+  async createPayment(draft: NewPayment, claim: IdempotencyClaim | null, lease?: NewLease): Promise<CreatePaymentResult> {
+    const now = new Date();
+    const { amount, ...fields } = draft;
+    const row = { ...fields, amountValue: amount.value, currency: amount.currency, createdAt: now, updatedAt: now };
+    // The payment's id is new, so nobody else can hold its lease: a plain insert, committed with the row.
+    const leaseRow = lease && { key: draft.id, holder: lease.holder, expiresAt: new Date(now.getTime() + lease.ttlMs) };
+    if (!claim) {
+      // No key to race for: one statement writes the row and its lease (each round trip costs the gateway CPU too).
+      const inserted = this.db.$with("inserted").as(this.db.insert(payments).values(row).returning());
+      const withLease = leaseRow ? [this.db.$with("leased").as(this.db.insert(leases).values(leaseRow))] : [];
+      const [created] = await this.db
+        .with(inserted, ...withLease)
+        .select()
+        .from(inserted);
+      return { kind: "created", payment: toPayment(created!) };
     }
+    const existing = await this.existingFor(claim);
+    if (existing) return existing;
     try {
       return await this.db.transaction(async (tx) => {
-        const now = new Date();
-        const { amount, ...fields } = draft;
-        const [row] = await tx
-          .insert(payments)
-          .values({ ...fields, amountValue: amount.value, currency: amount.currency, createdAt: now, updatedAt: now })
-          .returning();
-        if (claim) {
-          // A concurrent request with the same key waits here for the first to commit, then inserts nothing.
-          const won = await tx
-            .insert(idempotencyKeys)
-            .values({ ...claim, paymentId: draft.id, createdAt: now })
-            .onConflictDoNothing()
-            .returning({ key: idempotencyKeys.key });
-          if (won.length === 0) throw new LostRace();
-        }
-        return { kind: "created" as const, payment: toPayment(row!) };
+        const [created] = await tx.insert(payments).values(row).returning();
+        // A concurrent request with the same key waits here for the first to commit, then inserts nothing.
+        const won = await tx
+          .insert(idempotencyKeys)
+          .values({ ...claim, paymentId: draft.id, createdAt: now })
+          .onConflictDoNothing()
+          .returning({ key: idempotencyKeys.key });
+        if (won.length === 0) throw new LostRace();
+        if (leaseRow) await tx.insert(leases).values(leaseRow);
+        return { kind: "created" as const, payment: toPayment(created!) };
       });
     } catch (error) {
-      if (!(error instanceof LostRace) || !claim) throw error;
+      if (!(error instanceof LostRace)) throw error;
       const existing = await this.existingFor(claim);
       if (!existing) throw new Error(`idempotency key ${claim.key} vanished`);
       return existing;
@@ -123,10 +132,18 @@ export class PgPaymentStore implements PaymentStore {
     signal: PaymentSignal,
     facts: ProviderFacts,
     settles?: { notificationId: number },
+    releases?: HeldLease,
   ): Promise<RecordedSignal> {
     return this.db.transaction(async (tx) => {
       // Load for update: a concurrent signal for this payment waits until this one commits, then decides on its result.
-      const [row] = await tx.select().from(payments).where(eq(payments.id, id)).for("update");
+      // The lease goes in the same statement (a round trip less).
+      const released = releases ? [tx.$with("released").as(tx.delete(leases).where(leaseHeld(releases)))] : [];
+      const [row] = await tx
+        .with(...released)
+        .select()
+        .from(payments)
+        .where(eq(payments.id, id))
+        .for("update");
       if (!row) throw new Error(`payment ${id} vanished`);
       const before = toPayment(row);
       const now = new Date();
@@ -231,7 +248,7 @@ export class PgPaymentStore implements PaymentStore {
   }
 
   async releaseLease(key: string, holder: string): Promise<void> {
-    await this.db.delete(leases).where(and(eq(leases.key, key), eq(leases.holder, holder)));
+    await this.db.delete(leases).where(leaseHeld({ key, holder }));
   }
 
   async ping(): Promise<void> {
@@ -243,6 +260,10 @@ export class PgPaymentStore implements PaymentStore {
       `insert into leases (key, holder, expires_at) values ('${key}', '${key}', now()); delete from leases where key = '${key}'`,
     );
   }
+}
+
+function leaseHeld({ key, holder }: HeldLease) {
+  return and(eq(leases.key, key), eq(leases.holder, holder));
 }
 
 export async function insertEvent(tx: PgTransaction, event: PaymentEvent): Promise<PaymentEvent> {

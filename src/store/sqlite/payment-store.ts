@@ -4,9 +4,11 @@ import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
 import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
+  HeldLease,
   IdempotencyClaim,
   IdempotencyRecord,
   IdempotencyState,
+  NewLease,
   NewPayment,
   NotificationTarget,
   PaymentStore,
@@ -37,8 +39,8 @@ export class SqlitePaymentStore implements PaymentStore {
     this.q = prepareQueries(db);
   }
 
-  async createPayment(draft: NewPayment, claim: IdempotencyClaim | null): Promise<CreatePaymentResult> {
-    return this.writes.write(() => {
+  async createPayment(draft: NewPayment, claim: IdempotencyClaim | null, lease?: NewLease): Promise<CreatePaymentResult> {
+    return this.writes.write((): CreatePaymentResult => {
       if (claim) {
         const existing = this.q.idempotencyKey.get({ owner: claim.owner, key: claim.key });
         if (existing) {
@@ -67,6 +69,7 @@ export class SqlitePaymentStore implements PaymentStore {
         now,
       })!;
       if (claim) this.q.insertIdempotencyKey.run({ ...claim, paymentId: draft.id, now });
+      if (lease) this.leases.set(draft.id, { holder: lease.holder, expiresAt: now.getTime() + lease.ttlMs });
       return { kind: "created", payment: toPayment(row) };
     });
   }
@@ -108,8 +111,10 @@ export class SqlitePaymentStore implements PaymentStore {
     signal: PaymentSignal,
     facts: ProviderFacts,
     settles?: { notificationId: number },
+    releases?: HeldLease,
   ): Promise<RecordedSignal> {
-    return this.writes.write(() => {
+    return this.writes.write((): RecordedSignal => {
+      if (releases) this.releaseHeld(releases);
       const row = this.q.payment.get({ id });
       if (!row) throw new Error(`payment ${id} vanished`);
       const before = toPayment(row);
@@ -179,6 +184,10 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async releaseLease(key: string, holder: string): Promise<void> {
+    this.releaseHeld({ key, holder });
+  }
+
+  private releaseHeld({ key, holder }: HeldLease): void {
     if (this.leases.get(key)?.holder === holder) this.leases.delete(key);
   }
 
