@@ -16,8 +16,9 @@ export interface WebhookRouteOptions {
 }
 
 /**
- * POST /webhooks/adyen: basic auth, then the HMAC of every item; stored durably, then `[accepted]`, then
- * applied. A 401 stores nothing: Adyen retries, so nothing is lost once the credentials are fixed.
+ * POST /webhooks/adyen: basic auth, then the HMAC of every item; stored durably (and applied with the save when its
+ * payment is known), then `[accepted]`, then the rest applied. A 401 stores nothing: Adyen retries, so nothing is lost
+ * once the credentials are fixed.
  */
 export function webhookRoute(options: WebhookRouteOptions) {
   const answer = (response: ServerResponse, status: 200 | 400 | 401 | 413, text: string, headers: Record<string, string> = {}) => {

@@ -102,6 +102,16 @@ export interface RecordedSignal {
   anomaly: WebhookAnomaly | null;
 }
 
+/** A webhook item stored by receiveSignal, and what applying it did. */
+export interface ReceivedSignal {
+  /** The item's inbox id. */
+  id: number;
+  /** The item was stored before: nothing was written. */
+  duplicate: boolean;
+  /** Null when the item was not applied (a duplicate, or no payment has its pspReference): it stays in the inbox. */
+  recorded: RecordedSignal | null;
+}
+
 /** Durable payment storage. Every method is atomic; async so that PostgreSQL fits behind it. */
 export interface PaymentStore {
   /** Writes the row (status null, version 0), or returns the payment an idempotency claim already made. */
@@ -123,6 +133,12 @@ export interface PaymentStore {
    * Concurrent callers serialise: no update is lost and each change is returned to exactly one caller.
    */
   recordSignal(id: PaymentId, signal: PaymentSignal, facts: ProviderFacts, settles?: { notificationId: number }): Promise<RecordedSignal>;
+  /**
+   * Stores a webhook item in the inbox (as NotificationInbox.save does) and, when a payment has the item's
+   * pspReference, records the item's signal on it as recordSignal with `settles` does, in the same transaction: one
+   * commit per webhook. The item is durable once this resolves, and applied at most once whoever races it.
+   */
+  receiveSignal(item: Notification, signal: PaymentSignal): Promise<ReceivedSignal>;
   /**
    * The payment a webhook is about: by pspReference, else the single payment with that reference (and amount, when
    * the target has one) whose pspReference we do not know yet, created within the session lifetime and not

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, eq, gt, gte, isNull, lt, or } from "drizzle-orm";
-import { applyPaymentSignal } from "../../payments/apply-signal.js";
-import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
-import { NotificationOutcome } from "../../payments/notification.js";
+import { and, asc, eq, gt, gte, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { applyPaymentSignal, type SignalEffect } from "../../payments/apply-signal.js";
+import type { ApiKeyName, PaymentId, PspReference } from "../../payments/ids.js";
+import { type Notification, NotificationOutcome } from "../../payments/notification.js";
 import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
@@ -13,11 +13,13 @@ import type {
   NotificationTarget,
   PaymentStore,
   ProviderFacts,
+  ReceivedSignal,
   RecordedSignal,
 } from "../../payments/ports.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
 import { toEvent, toPayment } from "../rows.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
+import { notificationId, saveNotifications } from "./notification-inbox.js";
 import { idempotencyKeys, leases, notificationInbox, paymentEvents, payments } from "./schema.js";
 
 /** Thrown inside a transaction to roll it back when a concurrent request won a unique key (docs/stack.md #17). */
@@ -132,23 +134,37 @@ export class PgPaymentStore implements PaymentStore {
       const now = new Date();
       const effect = applyPaymentSignal(before, signal, facts, now, settles !== undefined);
       if (effect.kind === "foreign") return { payment: before, change: null, anomaly: null };
-      const { update, event, anomaly } = effect;
-      // Claim the inbox item in this transaction, with its outcome: whoever claims it applies it, once.
-      const outcome = event ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE;
-      if (settles && !(await claimNotification(tx, settles.notificationId, now, outcome))) {
-        return { payment: before, change: null, anomaly: null };
+      // Claim the inbox item in the same statement, with its outcome: whoever claims it applies it, once.
+      const claim = settles
+        ? sql`update notification_inbox set applied_at = ${now}, outcome = ${outcomeOf(effect)}
+              where id = ${settles.notificationId} and applied_at is null returning id`
+        : null;
+      const { written } = await writeSignal(tx, before, effect, claim, now);
+      return written ? recordedOf(before, effect, now) : { payment: before, change: null, anomaly: null };
+    });
+  }
+
+  async receiveSignal(item: Notification, signal: PaymentSignal): Promise<ReceivedSignal> {
+    const now = new Date();
+    return this.db.transaction(async (tx) => {
+      // Load for update, as recordSignal does: a concurrent apply of this payment waits until this one commits.
+      const [row] = await tx.select().from(payments).where(eq(payments.pspReference, item.pspReference)).for("update");
+      const before = row ? toPayment(row) : null;
+      const effect = before && applyPaymentSignal(before, signal, { pspReference: item.pspReference as PspReference }, now, true);
+      if (!before || !effect || effect.kind === "foreign") {
+        const [saved] = await saveNotifications(tx, [item], now);
+        return { ...saved!, recorded: null };
       }
-      if (!update) return { payment: before, change: null, anomaly };
-      const [updated] = await tx
-        .update(payments)
-        .set({ ...update, updatedAt: now })
-        .where(and(eq(payments.id, id), eq(payments.version, before.version)))
-        .returning();
-      if (!updated) throw new Error(`payment ${id} changed under its own transaction`);
-      const payment = toPayment(updated);
-      if (!event) return { payment, change: null, anomaly };
-      const stored = await insertEvent(tx, event);
-      return { payment, change: { payment: payment as VisiblePayment, event: stored }, anomaly };
+      // The item stored already settled with its outcome, the payment's update and its event: one statement, and
+      // nothing but the lookup of its id when the item was stored before (a redelivery, or another instance's copy).
+      const insert = sql`insert into notification_inbox
+          (psp_reference, event_code, success, original_reference, merchant_reference, merchant_account_code, raw, received_at, applied_at, outcome)
+        values (${item.pspReference}, ${item.eventCode}, ${item.success}, ${item.originalReference}, ${item.merchantReference},
+          ${item.merchantAccountCode}, ${item.raw}, ${now}, ${now}, ${outcomeOf(effect)})
+        on conflict do nothing returning id`;
+      const { id, written } = await writeSignal(tx, before, effect, insert, now);
+      if (!written) return { id: await notificationId(tx, item), duplicate: true, recorded: null };
+      return { id: id!, duplicate: false, recorded: recordedOf(before, effect, now) };
     });
   }
 
@@ -243,6 +259,56 @@ export class PgPaymentStore implements PaymentStore {
       `insert into leases (key, holder, expires_at) values ('${key}', '${key}', now()); delete from leases where key = '${key}'`,
     );
   }
+}
+
+type AppliedEffect = Extract<SignalEffect, { kind: "apply" }>;
+
+function outcomeOf(effect: AppliedEffect): NotificationOutcome {
+  return effect.event ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE;
+}
+
+/**
+ * Writes what the rules decided on the locked row `before` in one statement (one round trip): `inbox` (a claim or an
+ * insert of the item, returning its id) first, then, only if it returned a row, the payment's update and its event.
+ * `written` is false when `inbox` returned none: another already applied the item, and nothing was written.
+ */
+async function writeSignal(
+  tx: PgTransaction,
+  before: Payment,
+  { update, event }: AppliedEffect,
+  inbox: SQL | null,
+  now: Date,
+): Promise<{ id: number | null; written: boolean }> {
+  if (!inbox && !update) return { id: null, written: true };
+  const ctes: SQL[] = inbox ? [sql`item as (${inbox})`] : [];
+  if (update) {
+    ctes.push(sql`changed as (
+      update payments set psp_reference = ${update.pspReference}, action = ${update.action === null ? null : JSON.stringify(update.action)}::jsonb,
+        status = ${update.status}, refusal_reason = ${update.refusalReason}, result_code = ${update.resultCode},
+        authorised_by_webhook = ${update.authorisedByWebhook}, details_submitted_at = ${update.detailsSubmittedAt},
+        version = ${update.version}, updated_at = ${now}
+      where id = ${before.id} and version = ${before.version} ${inbox ? sql`and exists (select 1 from item)` : sql``}
+      returning id)`);
+  }
+  if (event) {
+    ctes.push(sql`event as (
+      insert into payment_events (payment_id, version, status, previous_status, source, event_code, result_code, occurred_at)
+      select id, ${event.version}::int, ${event.status}, ${event.previousStatus}, ${event.source}, ${event.eventCode}, ${event.resultCode}, ${event.occurredAt}::timestamptz
+      from changed)`);
+  }
+  const { rows } = await tx.execute<{ id: number | null; changed: number }>(
+    sql`with ${sql.join(ctes, sql`, `)} select ${inbox ? sql`(select id from item)` : sql`null`} as id, ${update ? sql`(select count(*) from changed)` : sql`0`}::int as changed`,
+  );
+  const [result] = rows;
+  if (inbox && result!.id === null) return { id: null, written: false };
+  if (update && result!.changed === 0) throw new Error(`payment ${before.id} changed under its own transaction`);
+  return { id: result!.id, written: true };
+}
+
+/** What recordSignal returns for a written effect: the row as the update left it, and the change to publish. */
+function recordedOf(before: Payment, { update, event, anomaly }: AppliedEffect, now: Date): RecordedSignal {
+  const payment = update ? { ...before, ...update, updatedAt: now } : before;
+  return { payment, change: event ? { payment: payment as VisiblePayment, event } : null, anomaly };
 }
 
 export async function insertEvent(tx: PgTransaction, event: PaymentEvent): Promise<PaymentEvent> {

@@ -1,6 +1,6 @@
 import { toEvent, toPayment } from "../rows.js";
 import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
-import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
+import type { ApiKeyName, PaymentId, PspReference } from "../../payments/ids.js";
 import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
@@ -11,13 +11,15 @@ import type {
   NotificationTarget,
   PaymentStore,
   ProviderFacts,
+  ReceivedSignal,
   RecordedSignal,
 } from "../../payments/ports.js";
-import { NotificationOutcome } from "../../payments/notification.js";
+import { type Notification, NotificationOutcome } from "../../payments/notification.js";
 import { applyPaymentSignal } from "../../payments/apply-signal.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
 import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
+import { InboxInserts } from "./notification-inbox.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
 
 /**
@@ -26,6 +28,7 @@ import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./s
  */
 export class SqlitePaymentStore implements PaymentStore {
   private readonly q: ReturnType<typeof prepareQueries>;
+  private readonly inserts: InboxInserts;
   /** SQLite serves one process (docs/contract.md, Running several instances): its leases need not outlive it. */
   private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
 
@@ -35,6 +38,7 @@ export class SqlitePaymentStore implements PaymentStore {
     private readonly sessionLifetimeMs: number,
   ) {
     this.q = prepareQueries(db);
+    this.inserts = new InboxInserts(db);
   }
 
   async createPayment(draft: NewPayment, claim: IdempotencyClaim | null): Promise<CreatePaymentResult> {
@@ -112,30 +116,60 @@ export class SqlitePaymentStore implements PaymentStore {
     return this.writes.write(() => {
       const row = this.q.payment.get({ id });
       if (!row) throw new Error(`payment ${id} vanished`);
-      const before = toPayment(row);
       const now = new Date();
-      const effect = applyPaymentSignal(before, signal, facts, now, settles !== undefined);
-      if (effect.kind === "foreign") return { payment: before, change: null, anomaly: null };
-      // Claim the inbox item in this transaction: whoever claims it applies it, once.
-      if (settles && this.q.claimNotification.run({ id: settles.notificationId, now }).changes === 0) {
-        return { payment: before, change: null, anomaly: null };
-      }
-      const { update, event, anomaly } = effect;
-      if (!update) return { payment: before, change: null, anomaly };
-      const updated = this.q.updatePayment.get({
-        ...update,
-        id,
-        expectedVersion: before.version,
-        detailsSubmittedAt: update.detailsSubmittedAt?.getTime() ?? null,
-        now,
-      });
-      if (!updated) throw new Error(`payment ${id} changed under its own transaction`);
-      const payment = toPayment(updated);
-      if (!event) return { payment, change: null, anomaly };
-      const stored = this.q.insertEvent.get({ ...event, now })!;
-      if (settles) this.q.markNotificationApplied.run({ id: settles.notificationId });
-      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(stored) }, anomaly };
+      // Claim the inbox item in this transaction, with its outcome: whoever claims it applies it, once.
+      const claim = settles
+        ? (outcome: NotificationOutcome) => this.q.claimNotification.run({ id: settles.notificationId, now, outcome }).changes > 0
+        : null;
+      return this.record(toPayment(row), signal, facts, now, claim) ?? { payment: toPayment(row), change: null, anomaly: null };
     });
+  }
+
+  async receiveSignal(item: Notification, signal: PaymentSignal): Promise<ReceivedSignal> {
+    const receivedAt = new Date();
+    return this.writes.write(() => {
+      const row = this.q.paymentByPsp.get({ pspReference: item.pspReference });
+      if (!row) return { ...this.inserts.insert(item, receivedAt, null), recorded: null };
+      let saved: { id: number; duplicate: boolean } | null = null;
+      // The item is stored already settled with its outcome: one insert instead of an insert and a claim.
+      const recorded = this.record(toPayment(row), signal, { pspReference: item.pspReference as PspReference }, receivedAt, (outcome) => {
+        saved = this.inserts.insert(item, receivedAt, { at: receivedAt, outcome });
+        return !saved.duplicate;
+      });
+      // A webhook the rules call foreign is stored unapplied, for the usual path to settle.
+      saved ??= this.inserts.insert(item, receivedAt, null);
+      return { ...saved, recorded: saved.duplicate ? null : recorded };
+    });
+  }
+
+  /**
+   * The status rules on `before`, then (when `claim` takes the inbox item, or there is none) its update and event:
+   * runs inside a write. Null when the webhook is foreign or its item was claimed already: nothing was written.
+   */
+  private record(
+    before: Payment,
+    signal: PaymentSignal,
+    facts: ProviderFacts,
+    now: Date,
+    claim: ((outcome: NotificationOutcome) => boolean) | null,
+  ): RecordedSignal | null {
+    const effect = applyPaymentSignal(before, signal, facts, now, claim !== null);
+    if (effect.kind === "foreign") return null;
+    const { update, event, anomaly } = effect;
+    if (claim && !claim(event ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE)) return null;
+    if (!update) return { payment: before, change: null, anomaly };
+    const updated = this.q.updatePayment.get({
+      ...update,
+      id: before.id,
+      expectedVersion: before.version,
+      detailsSubmittedAt: update.detailsSubmittedAt?.getTime() ?? null,
+      now,
+    });
+    if (!updated) throw new Error(`payment ${before.id} changed under its own transaction`);
+    const payment = toPayment(updated);
+    if (!event) return { payment, change: null, anomaly };
+    const stored = this.q.insertEvent.get({ ...event, now })!;
+    return { payment, change: { payment: payment as VisiblePayment, event: toEvent(stored) }, anomaly };
   }
 
   async getPaymentByPspReference(pspReference: string): Promise<Payment | null> {
@@ -335,13 +369,8 @@ function prepareQueries(db: SqliteDatabase) {
       .prepare(),
     claimNotification: db
       .update(notificationInbox)
-      .set({ appliedAt: setPlaceholder("now"), outcome: NotificationOutcome.NO_CHANGE })
+      .set({ appliedAt: setPlaceholder("now"), outcome: setPlaceholder("outcome") })
       .where(and(eq(notificationInbox.id, p("id")), isNull(notificationInbox.appliedAt)))
-      .prepare(),
-    markNotificationApplied: db
-      .update(notificationInbox)
-      .set({ outcome: NotificationOutcome.APPLIED })
-      .where(eq(notificationInbox.id, p("id")))
       .prepare(),
   };
 }
