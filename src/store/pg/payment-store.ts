@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { and, asc, eq, gt, gte, isNull, lt, or, type SQL, sql } from "drizzle-orm";
-import { applyPaymentSignal, type SignalEffect } from "../../payments/apply-signal.js";
+import { applyPaymentSignal } from "../../payments/apply-signal.js";
 import type { ApiKeyName, PaymentId, PspReference } from "../../payments/ids.js";
 import { type Notification, NotificationOutcome } from "../../payments/notification.js";
-import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
+import type { Payment, PaymentEvent } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
   IdempotencyClaim,
@@ -17,7 +17,7 @@ import type {
   RecordedSignal,
 } from "../../payments/ports.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
-import { toEvent, toPayment } from "../rows.js";
+import { type AppliedEffect, recordedOf, toEvent, toPayment } from "../rows.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
 import { notificationId, saveNotifications } from "./notification-inbox.js";
 import { idempotencyKeys, leases, notificationInbox, paymentEvents, payments } from "./schema.js";
@@ -261,8 +261,6 @@ export class PgPaymentStore implements PaymentStore {
   }
 }
 
-type AppliedEffect = Extract<SignalEffect, { kind: "apply" }>;
-
 function outcomeOf(effect: AppliedEffect): NotificationOutcome {
   return effect.event ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE;
 }
@@ -303,12 +301,6 @@ async function writeSignal(
   if (inbox && result!.id === null) return { id: null, written: false };
   if (update && result!.changed === 0) throw new Error(`payment ${before.id} changed under its own transaction`);
   return { id: result!.id, written: true };
-}
-
-/** What recordSignal returns for a written effect: the row as the update left it, and the change to publish. */
-function recordedOf(before: Payment, { update, event, anomaly }: AppliedEffect, now: Date): RecordedSignal {
-  const payment = update ? { ...before, ...update, updatedAt: now } : before;
-  return { payment, change: event ? { payment: payment as VisiblePayment, event } : null, anomaly };
 }
 
 export async function insertEvent(tx: PgTransaction, event: PaymentEvent): Promise<PaymentEvent> {

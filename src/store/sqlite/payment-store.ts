@@ -1,7 +1,8 @@
-import { toEvent, toPayment } from "../rows.js";
+import type { Statement } from "better-sqlite3";
+import { recordedOf, toEvent, toPayment } from "../rows.js";
 import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
 import type { ApiKeyName, PaymentId, PspReference } from "../../payments/ids.js";
-import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
+import type { Payment, PaymentEvent } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
   IdempotencyClaim,
@@ -15,7 +16,7 @@ import type {
   RecordedSignal,
 } from "../../payments/ports.js";
 import { type Notification, NotificationOutcome } from "../../payments/notification.js";
-import { applyPaymentSignal } from "../../payments/apply-signal.js";
+import { applyPaymentSignal, type PaymentUpdate } from "../../payments/apply-signal.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
 import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
@@ -29,6 +30,8 @@ import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./s
 export class SqlitePaymentStore implements PaymentStore {
   private readonly q: ReturnType<typeof prepareQueries>;
   private readonly inserts: InboxInserts;
+  private readonly writeUpdate: Statement<ReturnType<typeof updateParams>>;
+  private readonly writeEvent: Statement<ReturnType<typeof eventParams>>;
   /** SQLite serves one process (docs/contract.md, Running several instances): its leases need not outlive it. */
   private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
 
@@ -39,6 +42,18 @@ export class SqlitePaymentStore implements PaymentStore {
   ) {
     this.q = prepareQueries(db);
     this.inserts = new InboxInserts(db);
+    // The webhook path's writes on better-sqlite3 directly: the rules already know the row they leave, so nothing is
+    // read back, and drizzle's parameter filling and row mapping are skipped (BENCHMARKS.md, scenario 3).
+    this.writeUpdate = db.$client.prepare(
+      `update payments set psp_reference = @pspReference, action = @action, status = @status, refusal_reason = @refusalReason,
+         result_code = @resultCode, authorised_by_webhook = @authorisedByWebhook, details_submitted_at = @detailsSubmittedAt,
+         version = @version, updated_at = @now
+       where id = @id and version = @expectedVersion`,
+    );
+    this.writeEvent = db.$client.prepare(
+      `insert into payment_events (payment_id, version, status, previous_status, source, event_code, result_code, occurred_at)
+       values (@paymentId, @version, @status, @previousStatus, @source, @eventCode, @resultCode, @occurredAt)`,
+    );
   }
 
   async createPayment(draft: NewPayment, claim: IdempotencyClaim | null): Promise<CreatePaymentResult> {
@@ -158,18 +173,11 @@ export class SqlitePaymentStore implements PaymentStore {
     const { update, event, anomaly } = effect;
     if (claim && !claim(event ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE)) return null;
     if (!update) return { payment: before, change: null, anomaly };
-    const updated = this.q.updatePayment.get({
-      ...update,
-      id: before.id,
-      expectedVersion: before.version,
-      detailsSubmittedAt: update.detailsSubmittedAt?.getTime() ?? null,
-      now,
-    });
-    if (!updated) throw new Error(`payment ${before.id} changed under its own transaction`);
-    const payment = toPayment(updated);
-    if (!event) return { payment, change: null, anomaly };
-    const stored = this.q.insertEvent.get({ ...event, now })!;
-    return { payment, change: { payment: payment as VisiblePayment, event: toEvent(stored) }, anomaly };
+    if (this.writeUpdate.run(updateParams(before, update, now)).changes === 0) {
+      throw new Error(`payment ${before.id} changed under its own transaction`);
+    }
+    if (event) this.writeEvent.run(eventParams(event));
+    return recordedOf(before, effect, now);
   }
 
   async getPaymentByPspReference(pspReference: string): Promise<Payment | null> {
@@ -309,37 +317,6 @@ function prepareQueries(db: SqliteDatabase) {
       })
       .returning()
       .prepare(),
-    updatePayment: db
-      .update(payments)
-      .set({
-        pspReference: setPlaceholder("pspReference"),
-        action: setPlaceholder("action"),
-        status: setPlaceholder("status"),
-        refusalReason: setPlaceholder("refusalReason"),
-        resultCode: setPlaceholder("resultCode"),
-        authorisedByWebhook: setPlaceholder("authorisedByWebhook"),
-        // Set once, never cleared; a raw placeholder, as drizzle's timestamp encoder rejects null.
-        detailsSubmittedAt: sql`coalesce(${payments.detailsSubmittedAt}, ${p("detailsSubmittedAt")})`,
-        version: setPlaceholder("version"),
-        updatedAt: setPlaceholder("now"),
-      })
-      .where(and(eq(payments.id, p("id")), eq(payments.version, p("expectedVersion"))))
-      .returning()
-      .prepare(),
-    insertEvent: db
-      .insert(paymentEvents)
-      .values({
-        paymentId: p("paymentId"),
-        version: p("version"),
-        status: p("status"),
-        previousStatus: p("previousStatus"),
-        source: p("source"),
-        eventCode: p("eventCode"),
-        resultCode: p("resultCode"),
-        occurredAt: p("now"),
-      })
-      .returning()
-      .prepare(),
     events: db
       .select()
       .from(paymentEvents)
@@ -372,5 +349,35 @@ function prepareQueries(db: SqliteDatabase) {
       .set({ appliedAt: setPlaceholder("now"), outcome: setPlaceholder("outcome") })
       .where(and(eq(notificationInbox.id, p("id")), isNull(notificationInbox.appliedAt)))
       .prepare(),
+  };
+}
+
+/** A payment's update as the plain statement binds it: SQLite has no booleans, dates or JSON. */
+function updateParams(before: Payment, update: PaymentUpdate, now: Date) {
+  return {
+    id: before.id,
+    expectedVersion: before.version,
+    pspReference: update.pspReference,
+    action: update.action === null ? null : JSON.stringify(update.action),
+    status: update.status,
+    refusalReason: update.refusalReason,
+    resultCode: update.resultCode,
+    authorisedByWebhook: update.authorisedByWebhook ? 1 : 0,
+    detailsSubmittedAt: update.detailsSubmittedAt?.getTime() ?? null,
+    version: update.version,
+    now: now.getTime(),
+  };
+}
+
+function eventParams(event: PaymentEvent) {
+  return {
+    paymentId: event.paymentId,
+    version: event.version,
+    status: event.status,
+    previousStatus: event.previousStatus,
+    source: event.source,
+    eventCode: event.eventCode,
+    resultCode: event.resultCode,
+    occurredAt: event.occurredAt.getTime(),
   };
 }
