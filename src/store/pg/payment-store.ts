@@ -135,36 +135,23 @@ export class PgPaymentStore implements PaymentStore {
       const effect = applyPaymentSignal(before, signal, facts, now, settles !== undefined);
       if (effect.kind === "foreign") return { payment: before, change: null, anomaly: null };
       // Claim the inbox item in the same statement, with its outcome: whoever claims it applies it, once.
-      const claim = settles
-        ? sql`update notification_inbox set applied_at = ${now}, outcome = ${outcomeOf(effect)}
-              where id = ${settles.notificationId} and applied_at is null returning id`
-        : null;
-      const { written } = await writeSignal(tx, before, effect, claim, now);
-      return written ? recordedOf(before, effect, now) : { payment: before, change: null, anomaly: null };
+      const written = await writeSignal(tx, before, effect, settles ? { claim: settles.notificationId } : null, now);
+      if (settles && written !== "moved" && written.id === null) return { payment: before, change: null, anomaly: null };
+      return recordedOf(before, effect, now);
     });
   }
 
   async receiveSignal(item: Notification, signal: PaymentSignal): Promise<ReceivedSignal> {
     const now = new Date();
+    // Read without a lock, decide, and write in one statement that locks the row only if it is still as read (docs/
+    // stack.md #17): two round trips and one commit per webhook, no BEGIN and COMMIT.
+    const [row] = await this.db.select().from(payments).where(eq(payments.pspReference, item.pspReference));
+    const received = await receiveOn(this.db, row ? toPayment(row) : null, item, signal, now, true);
+    if (received) return received;
+    // The row moved between the read and the write: decided again on the row locked for update.
     return this.db.transaction(async (tx) => {
-      // Load for update, as recordSignal does: a concurrent apply of this payment waits until this one commits.
-      const [row] = await tx.select().from(payments).where(eq(payments.pspReference, item.pspReference)).for("update");
-      const before = row ? toPayment(row) : null;
-      const effect = before && applyPaymentSignal(before, signal, { pspReference: item.pspReference as PspReference }, now, true);
-      if (!before || !effect || effect.kind === "foreign") {
-        const [saved] = await saveNotifications(tx, [item], now);
-        return { ...saved!, recorded: null };
-      }
-      // The item stored already settled with its outcome, the payment's update and its event: one statement, and
-      // nothing but the lookup of its id when the item was stored before (a redelivery, or another instance's copy).
-      const insert = sql`insert into notification_inbox
-          (psp_reference, event_code, success, original_reference, merchant_reference, merchant_account_code, raw, received_at, applied_at, outcome)
-        values (${item.pspReference}, ${item.eventCode}, ${item.success}, ${item.originalReference}, ${item.merchantReference},
-          ${item.merchantAccountCode}, ${item.raw}, ${now}, ${now}, ${outcomeOf(effect)})
-        on conflict do nothing returning id`;
-      const { id, written } = await writeSignal(tx, before, effect, insert, now);
-      if (!written) return { id: await notificationId(tx, item), duplicate: true, recorded: null };
-      return { id: id!, duplicate: false, recorded: recordedOf(before, effect, now) };
+      const [locked] = await tx.select().from(payments).where(eq(payments.pspReference, item.pspReference)).for("update");
+      return (await receiveOn(tx, locked ? toPayment(locked) : null, item, signal, now, false))!;
     });
   }
 
@@ -266,19 +253,58 @@ function outcomeOf(effect: AppliedEffect): NotificationOutcome {
 }
 
 /**
- * Writes what the rules decided on the locked row `before` in one statement (one round trip): `inbox` (a claim or an
- * insert of the item, returning its id) first, then, only if it returned a row, the payment's update and its event.
- * `written` is false when `inbox` returned none: another already applied the item, and nothing was written.
+ * Stores the item and writes what the rules decide for it on `before`; null when `guarded` (before is not locked) and
+ * the row has moved since it was read: nothing was written.
+ */
+async function receiveOn(
+  db: PgDatabase | PgTransaction,
+  before: Payment | null,
+  item: Notification,
+  signal: PaymentSignal,
+  now: Date,
+  guarded: boolean,
+): Promise<ReceivedSignal | null> {
+  const effect = before && applyPaymentSignal(before, signal, { pspReference: item.pspReference as PspReference }, now, true);
+  if (!before || !effect || effect.kind === "foreign") {
+    const [saved] = await saveNotifications(db, [item], now);
+    return { ...saved!, recorded: null };
+  }
+  const written = await writeSignal(db, before, effect, { insert: item }, now, guarded);
+  if (written === "moved") return null;
+  // Stored before (a redelivery, or another instance's copy): nothing was written.
+  if (written.id === null) return { id: await notificationId(db, item), duplicate: true, recorded: null };
+  return { id: written.id, duplicate: false, recorded: recordedOf(before, effect, now) };
+}
+
+/**
+ * Writes what the rules decided on `before` in one statement (one round trip): the inbox item first (claimed, or
+ * inserted already settled), then, only if that returned it, the payment's update and its event. `id` is null when
+ * the item was applied or stored before: nothing was written. `guarded`: `before` was read without a lock, so the
+ * statement first locks the row if it still holds what the rules read, and writes nothing ("moved") if not.
  */
 async function writeSignal(
-  tx: PgTransaction,
+  db: PgDatabase | PgTransaction,
   before: Payment,
-  { update, event }: AppliedEffect,
-  inbox: SQL | null,
+  effect: AppliedEffect,
+  inbox: { claim: number } | { insert: Notification } | null,
   now: Date,
-): Promise<{ id: number | null; written: boolean }> {
-  if (!inbox && !update) return { id: null, written: true };
-  const ctes: SQL[] = inbox ? [sql`item as (${inbox})`] : [];
+  guarded = false,
+): Promise<{ id: number | null } | "moved"> {
+  const { update, event } = effect;
+  if (!inbox && !update) return { id: null };
+  const ctes: SQL[] = [];
+  if (guarded) ctes.push(sql`locked as (select id from payments where ${asRead(before)} for update)`);
+  if (inbox && "claim" in inbox) {
+    ctes.push(sql`item as (update notification_inbox set applied_at = ${now}, outcome = ${outcomeOf(effect)}
+      where id = ${inbox.claim} and applied_at is null returning id)`);
+  } else if (inbox) {
+    const n = inbox.insert;
+    ctes.push(sql`item as (insert into notification_inbox
+        (psp_reference, event_code, success, original_reference, merchant_reference, merchant_account_code, raw, received_at, applied_at, outcome)
+      select ${n.pspReference}, ${n.eventCode}, ${n.success}::boolean, ${n.originalReference}, ${n.merchantReference}, ${n.merchantAccountCode},
+        ${n.raw}, ${now}::timestamptz, ${now}::timestamptz, ${outcomeOf(effect)} ${guarded ? sql`where exists (select 1 from locked)` : sql``}
+      on conflict do nothing returning id)`);
+  }
   if (update) {
     ctes.push(sql`changed as (
       update payments set psp_reference = ${update.pspReference}, action = ${update.action === null ? null : JSON.stringify(update.action)}::jsonb,
@@ -294,13 +320,24 @@ async function writeSignal(
       select id, ${event.version}::int, ${event.status}, ${event.previousStatus}, ${event.source}, ${event.eventCode}, ${event.resultCode}, ${event.occurredAt}::timestamptz
       from changed)`);
   }
-  const { rows } = await tx.execute<{ id: number | null; changed: number }>(
-    sql`with ${sql.join(ctes, sql`, `)} select ${inbox ? sql`(select id from item)` : sql`null`} as id, ${update ? sql`(select count(*) from changed)` : sql`0`}::int as changed`,
+  const { rows } = await db.execute<{ id: number | null; changed: number; locked: number }>(
+    sql`with ${sql.join(ctes, sql`, `)} select ${inbox ? sql`(select id from item)` : sql`null`} as id,
+      ${update ? sql`(select count(*) from changed)` : sql`0`}::int as changed, ${guarded ? sql`(select count(*) from locked)` : sql`1`}::int as locked`,
   );
-  const [result] = rows;
-  if (inbox && result!.id === null) return { id: null, written: false };
-  if (update && result!.changed === 0) throw new Error(`payment ${before.id} changed under its own transaction`);
-  return { id: result!.id, written: true };
+  const result = rows[0]!;
+  if (result.locked === 0) return "moved";
+  if (inbox && result.id === null) return { id: null };
+  if (update && result.changed === 0) throw new Error(`payment ${before.id} changed under its own transaction`);
+  return { id: result.id };
+}
+
+/** The payment's row still holds every column the rules read in `before`. */
+function asRead(before: Payment): SQL {
+  return sql`id = ${before.id} and version = ${before.version} and status is not distinct from ${before.status}
+    and psp_reference is not distinct from ${before.pspReference} and coalesce(action, 'null'::jsonb) = ${JSON.stringify(before.action)}::jsonb
+    and refusal_reason is not distinct from ${before.refusalReason} and result_code is not distinct from ${before.resultCode}
+    and authorised_by_webhook = ${before.authorisedByWebhook}
+    and details_submitted_at is not distinct from ${before.detailsSubmittedAt}::timestamptz`;
 }
 
 export async function insertEvent(tx: PgTransaction, event: PaymentEvent): Promise<PaymentEvent> {
