@@ -58,12 +58,17 @@ export function webhookRoute(options: WebhookRouteOptions) {
       log.warn({ code: 401, pspReferences }, "webhook rejected: HMAC signature does not match (check ADYEN_HMAC_KEY)");
       return answer(response, 401, "invalid hmac signature");
     }
-    const fresh = await options.webhooks.receive(parsed.map((p) => p.notification));
+    const toApply = await options.webhooks.receive(parsed.map((p) => p.notification));
+    // toApply: the new items not applied with their save (duplicates and items applied at once are not among them).
     log.info(
-      { code: 200, items: parsed.map(({ item }) => ({ pspReference: item.pspReference, eventCode: item.eventCode })), fresh: fresh.length },
+      {
+        code: 200,
+        items: parsed.map(({ item }) => ({ pspReference: item.pspReference, eventCode: item.eventCode })),
+        toApply: toApply.length,
+      },
       "webhook accepted",
     );
     answer(response, 200, "[accepted]");
-    await options.webhooks.apply(fresh);
+    await options.webhooks.apply(toApply);
   };
 }
