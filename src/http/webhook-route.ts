@@ -16,8 +16,9 @@ export interface WebhookRouteOptions {
 }
 
 /**
- * POST /webhooks/adyen: basic auth, then the HMAC of every item; stored durably, then `[accepted]`, then
- * applied. A 401 stores nothing: Adyen retries, so nothing is lost once the credentials are fixed.
+ * POST /webhooks/adyen: basic auth, then the HMAC of every item; stored durably (and applied with the save when its
+ * payment is known), then `[accepted]`, then the rest applied. A 401 stores nothing: Adyen retries, so nothing is lost
+ * once the credentials are fixed.
  */
 export function webhookRoute(options: WebhookRouteOptions) {
   const answer = (response: ServerResponse, status: 200 | 400 | 401 | 413, text: string, headers: Record<string, string> = {}) => {
@@ -57,12 +58,17 @@ export function webhookRoute(options: WebhookRouteOptions) {
       log.warn({ code: 401, pspReferences }, "webhook rejected: HMAC signature does not match (check ADYEN_HMAC_KEY)");
       return answer(response, 401, "invalid hmac signature");
     }
-    const fresh = await options.webhooks.receive(parsed.map((p) => p.notification));
+    const toApply = await options.webhooks.receive(parsed.map((p) => p.notification));
+    // toApply: the new items not applied with their save (duplicates and items applied at once are not among them).
     log.info(
-      { code: 200, items: parsed.map(({ item }) => ({ pspReference: item.pspReference, eventCode: item.eventCode })), fresh: fresh.length },
+      {
+        code: 200,
+        items: parsed.map(({ item }) => ({ pspReference: item.pspReference, eventCode: item.eventCode })),
+        toApply: toApply.length,
+      },
       "webhook accepted",
     );
     answer(response, 200, "[accepted]");
-    await options.webhooks.apply(fresh);
+    await options.webhooks.apply(toApply);
   };
 }

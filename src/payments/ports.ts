@@ -114,6 +114,16 @@ export interface NewLease {
   ttlMs: number;
 }
 
+/** A webhook item stored by receiveSignal, and what applying it did. */
+export interface ReceivedSignal {
+  /** The item's inbox id. */
+  id: number;
+  /** The item was stored before: nothing was written. */
+  duplicate: boolean;
+  /** Null when the item was not applied (a duplicate, or no payment has its pspReference): it stays in the inbox. */
+  recorded: RecordedSignal | null;
+}
+
 /** Durable payment storage. Every method is atomic; async so that PostgreSQL fits behind it. */
 export interface PaymentStore {
   /**
@@ -145,6 +155,12 @@ export interface PaymentStore {
     /** A lease to give back in the same write (as releaseLease), once Adyen's answer is recorded. */
     releases?: HeldLease,
   ): Promise<RecordedSignal>;
+  /**
+   * Stores a webhook item in the inbox (as NotificationInbox.save does) and, when a payment has the item's
+   * pspReference, records the item's signal on it as recordSignal with `settles` does, in the same transaction: one
+   * commit per webhook. The item is durable once this resolves, and applied at most once whoever races it.
+   */
+  receiveSignal(item: Notification, signal: PaymentSignal): Promise<ReceivedSignal>;
   /**
    * The payment a webhook is about: by pspReference, else the single payment with that reference (and amount, when
    * the target has one) whose pspReference we do not know yet, created within the session lifetime and not

@@ -2,7 +2,7 @@ import { newRefundId, type PspReference, type StoredPaymentMethodId } from "./id
 import { type Notification, NotificationOutcome, type StoredNotification } from "./notification.js";
 import type { Logger } from "./logger.js";
 import { KAKAOPAY, type Payment } from "./payment.js";
-import type { NotificationInbox, PaymentStore, RefundStore, StatusEvents, StoredPaymentMethodStore } from "./ports.js";
+import type { NotificationInbox, PaymentStore, RecordedSignal, RefundStore, StatusEvents, StoredPaymentMethodStore } from "./ports.js";
 import { isRefundEventCode, type RefundEventCode } from "./refund.js";
 import { EventSource } from "./status.js";
 import { type PaymentTelemetry, WebhookAnomaly, WebhookItemOutcome } from "./telemetry.js";
@@ -58,8 +58,21 @@ export class PaymentWebhooks {
     this.options = { ...DEFAULT_SWEEP, ...deps.sweep };
   }
 
-  /** Stores the items durably; returns those not seen before, to apply once acknowledged. */
+  /**
+   * Stores the items durably; returns those not seen before that are left to apply once acknowledged. The one item a
+   * request usually carries is applied in the same transaction when its payment is known (one write, not two).
+   */
   async receive(notifications: Notification[]): Promise<StoredNotification[]> {
+    const [only] = notifications;
+    const signal = notifications.length === 1 && only ? this.signalToApplyAtOnce(only) : null;
+    if (only && signal) {
+      try {
+        return await this.receiveSignal(only, signal);
+      } catch {
+        // Nothing of it was written: it is stored alone below and applied after the answer. A failure that lasts is
+        // logged there once, by the save (the route's 500) or by the apply ("not applied yet").
+      }
+    }
     const saved = await this.deps.inbox.save(notifications);
     saved.forEach((s, i) => {
       if (s.duplicate) this.deps.telemetry.webhookItem(notifications[i]!.eventCode, WebhookItemOutcome.DUPLICATE);
@@ -170,12 +183,40 @@ export class PaymentWebhooks {
       { pspReference: item.pspReference as PspReference },
       { notificationId: item.id },
     );
+    return this.recorded(item, recorded);
+  }
+
+  /**
+   * A payment signal the item carries, when it can be applied with its save: for our merchant account, and with no
+   * item of its pspReference being applied here now (they apply in the order they were stored).
+   */
+  private signalToApplyAtOnce(item: Notification): PaymentSignal | null {
+    if (item.merchantAccountCode !== this.deps.merchantAccount || this.queues.has(item.pspReference)) return null;
+    return signalOf(item);
+  }
+
+  /** Stores the item and applies it in one transaction when a payment has its pspReference; else it is left to apply. */
+  private async receiveSignal(notification: Notification, signal: PaymentSignal): Promise<StoredNotification[]> {
+    const received = await this.deps.store.receiveSignal(notification, signal);
+    if (received.duplicate) {
+      this.deps.telemetry.webhookItem(notification.eventCode, WebhookItemOutcome.DUPLICATE);
+      return [];
+    }
+    const item = { ...notification, id: received.id, receivedAt: new Date(), appliedAt: null };
+    if (!received.recorded) return [item];
+    this.deps.telemetry.webhookItem(item.eventCode, await this.recorded(item, received.recorded));
+    return [];
+  }
+
+  /** Publishes what recording the item's signal committed and reports what it found; returns the item's outcome. */
+  private async recorded(item: StoredNotification, recorded: RecordedSignal): Promise<WebhookItemOutcome> {
+    const payment = recorded.payment;
     if (recorded.change) this.deps.events.publish(recorded.change);
     if (recorded.anomaly) this.reportAnomaly(recorded.anomaly, item, payment);
     // Found by merchant reference, but Adyen's answer gave the payment another pspReference meanwhile.
-    else if (recorded.payment.pspReference !== null && recorded.payment.pspReference !== item.pspReference) {
+    else if (payment.pspReference !== null && payment.pspReference !== item.pspReference) {
       this.deps.logger.warn(
-        { ...itemFields(item), paymentId: payment.id, paymentPspReference: recorded.payment.pspReference },
+        { ...itemFields(item), paymentId: payment.id, paymentPspReference: payment.pspReference },
         "webhook's pspReference is not the payment's: not applied",
       );
       this.deps.telemetry.webhookAnomaly(WebhookAnomaly.PSP_REFERENCE_MISMATCH);
@@ -298,7 +339,7 @@ function itemFields(item: StoredNotification) {
   return { operation: "webhookApply", notificationId: item.id, eventCode: item.eventCode, pspReference: item.pspReference };
 }
 
-function signalOf(item: StoredNotification): PaymentSignal | null {
+function signalOf(item: Notification): PaymentSignal | null {
   switch (item.eventCode) {
     case "AUTHORISATION":
       return { source: EventSource.WEBHOOK, eventCode: "AUTHORISATION", success: item.success, reason: item.reason, amount: item.amount };

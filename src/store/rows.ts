@@ -2,9 +2,11 @@
  * Rows -> domain values (and a new refund's row), for both stores: the PostgreSQL tables have the SQLite tables' columns with native types
  * (src/store/pg/schema.ts), so their rows fit these SQLite row types.
  */
+import type { SignalEffect } from "../payments/apply-signal.js";
 import type { ApiKeyName, PaymentId, PspReference, RefundId, StoredPaymentMethodId } from "../payments/ids.js";
 import type { StoredNotification } from "../payments/notification.js";
-import type { Amount, Channel, Payment, PaymentEvent, RecurringProcessingModel } from "../payments/payment.js";
+import type { Amount, Channel, Payment, PaymentEvent, RecurringProcessingModel, VisiblePayment } from "../payments/payment.js";
+import type { RecordedSignal } from "../payments/ports.js";
 import type { Refund, RefundSource, RefundStatus } from "../payments/refund.js";
 import type { EventSource, PaymentStatus } from "../payments/status.js";
 import type { StoredPaymentMethod } from "../payments/stored-payment-method.js";
@@ -36,6 +38,15 @@ export function toPayment(row: typeof payments.$inferSelect): Payment {
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };
+}
+
+/** What the rules decided to write (SignalEffect "apply"). */
+export type AppliedEffect = Extract<SignalEffect, { kind: "apply" }>;
+
+/** What recordSignal returns once an effect is written: the row as the update left it, and the change to publish. */
+export function recordedOf(before: Payment, { update, event, anomaly }: AppliedEffect, now: Date): RecordedSignal {
+  const payment = update ? { ...before, ...update, updatedAt: now } : before;
+  return { payment, change: event ? { payment: payment as VisiblePayment, event } : null, anomaly };
 }
 
 export function toEvent(row: typeof paymentEvents.$inferSelect): PaymentEvent {

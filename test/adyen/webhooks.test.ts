@@ -36,6 +36,20 @@ describe("webhook HMAC", () => {
     expect(hasValidSignature({ ...vectorItem(), success: "false" }, [VECTOR_KEY])).toBe(false);
     expect(hasValidSignature({ ...vectorItem(), additionalData: {} }, [VECTOR_KEY])).toBe(false);
   });
+
+  it("accepts what the library signs whatever the fields hold, and refuses a signature of another length or no amount", () => {
+    const validator = new adyen.hmacValidator();
+    const items = [
+      { ...vectorItem(), originalReference: undefined, merchantReference: "주문:1\\2", eventDate: "2026-11-30T00:00:00Z" },
+      { ...vectorItem(), amount: { value: 0, currency: "KRW" }, success: "false", reason: "Refused" },
+    ];
+    for (const item of items) {
+      const signed = { ...item, additionalData: { hmacSignature: validator.calculateHmac(item as never, VECTOR_KEY) } };
+      expect(hasValidSignature(signed, [VECTOR_KEY])).toBe(true);
+    }
+    expect(hasValidSignature({ ...vectorItem(), additionalData: { hmacSignature: "c2hvcnQ=" } }, [VECTOR_KEY])).toBe(false);
+    expect(hasValidSignature({ ...vectorItem(), amount: undefined }, [VECTOR_KEY])).toBe(false);
+  });
 });
 
 describe("webhook basic auth", () => {

@@ -50,12 +50,15 @@ async function redirectPayment(stores: Stores, reference = `order-${++counter}`)
   return { id, pspReference, reference };
 }
 
-/** The real store, except that recordSignal fails the first `times` calls, as a locked or full database would. */
+/**
+ * The real store, except that applying a signal (with the item's save, or after it) fails the first `times` calls, as a
+ * locked or full database would.
+ */
 function failingFirst(store: PaymentStore, times: number): PaymentStore {
   let left = times;
   return new Proxy(store, {
     get(target, property) {
-      if (property === "recordSignal" && left > 0) {
+      if ((property === "recordSignal" || property === "receiveSignal") && left > 0) {
         left--;
         return async () => {
           throw new Error("database is locked");
@@ -71,7 +74,8 @@ describe("the inbox sweep", () => {
   it("applies, while the process runs, an item whose first apply failed", async () => {
     const { stores, webhooksWith, lines } = setup();
     const p = await redirectPayment(stores);
-    const webhooks = webhooksWith({ intervalMs: 5, backoffMs: 1 }, { store: failingFirst(stores.payments, 1) });
+    // Fails with the item's save (then it is stored alone) and again when it is applied after the answer.
+    const webhooks = webhooksWith({ intervalMs: 5, backoffMs: 1 }, { store: failingFirst(stores.payments, 2) });
     await webhooks.apply(await webhooks.receive([authorisationItem(p.pspReference, p.reference)]));
     expect(lines.some((line) => line.includes("not applied yet"))).toBe(true);
     expect((await stores.payments.getPayment(p.id))?.status).toBe("ACTION_REQUIRED");
@@ -112,7 +116,8 @@ describe("the inbox sweep", () => {
     const { stores, webhooksWith } = setup();
     const p = await redirectPayment(stores);
     const options = { backoffMs: 3_600_000, maxBackoffMs: 3_600_000 };
-    const first = webhooksWith(options, { store: failingFirst(stores.payments, 1) });
+    // Fails with the item's save and at the first sweep.
+    const first = webhooksWith(options, { store: failingFirst(stores.payments, 2) });
     await first.receive([authorisationItem(p.pspReference, p.reference)]);
     await first.sweep();
     expect((await stores.payments.getPayment(p.id))?.status).toBe("ACTION_REQUIRED");

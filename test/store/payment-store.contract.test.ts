@@ -85,6 +85,70 @@ describe.each(BACKENDS)("PaymentStore on $name", (backend) => {
     ]);
   });
 
+  it("stores a webhook item and applies it in one write when a payment has its pspReference; a redelivery changes nothing", async () => {
+    const { stores } = await backend.open();
+    const payment = await redirected(stores.payments);
+    const received = await stores.payments.receiveSignal(item(payment), authorisation(payment));
+    expect(received).toMatchObject({ duplicate: false, recorded: { payment: { status: "AUTHORISED", version: 2 }, anomaly: null } });
+    expect(received.recorded?.change?.event).toMatchObject({ version: 2, status: "AUTHORISED", previousStatus: "ACTION_REQUIRED" });
+    expect(await stores.payments.getPayment(payment.id)).toMatchObject({ status: "AUTHORISED", version: 2, authorisedByWebhook: true });
+    expect(await stores.inbox.unapplied(payment.pspReference)).toEqual([]);
+    expect(await stores.payments.receiveSignal(item(payment), authorisation(payment))).toEqual({
+      id: received.id,
+      duplicate: true,
+      recorded: null,
+    });
+    expect(await stores.inbox.save([item(payment)])).toEqual([{ id: received.id, duplicate: true }]);
+    expect((await stores.payments.listEvents(payment.id, 0)).map((e) => e.version)).toEqual([1, 2]);
+  });
+
+  it("stores a webhook item unapplied when no payment has its pspReference yet", async () => {
+    const { stores } = await backend.open();
+    const payment = await newPayment(stores.payments);
+    const early = { ...payment, pspReference: "PSPNOTYETKNOWN01" };
+    const received = await stores.payments.receiveSignal(item(early), authorisation(payment));
+    expect(received).toMatchObject({ duplicate: false, recorded: null });
+    expect((await stores.inbox.unapplied("PSPNOTYETKNOWN01")).map((n) => n.id)).toEqual([received.id]);
+    expect(await stores.payments.getPayment(payment.id)).toMatchObject({ status: null, version: 0 });
+  });
+
+  it("applies one webhook item once when two instances receive it at the same moment", async () => {
+    const { stores, again } = await backend.open();
+    const other = await again();
+    const payment = await redirected(stores.payments);
+    const results = await Promise.all([
+      stores.payments.receiveSignal(item(payment), authorisation(payment)),
+      other.payments.receiveSignal(item(payment), authorisation(payment)),
+      stores.payments.receiveSignal(item(payment), authorisation(payment)),
+    ]);
+    expect(results.filter((r) => r.recorded?.change)).toHaveLength(1);
+    expect(results.filter((r) => r.duplicate)).toHaveLength(2);
+    expect(new Set(results.map((r) => r.id)).size).toBe(1);
+    expect(await stores.inbox.unapplied(payment.pspReference)).toEqual([]);
+    expect((await stores.payments.listEvents(payment.id, 0)).map((e) => [e.version, e.status])).toEqual([
+      [1, "ACTION_REQUIRED"],
+      [2, "AUTHORISED"],
+    ]);
+  });
+
+  it("loses no update when a received webhook races another signal of its payment", async () => {
+    const { stores, again } = await backend.open();
+    const other = await again();
+    // Several rounds, so that the other signal lands both before and between the receiver's read and its write.
+    for (let round = 0; round < 10; round++) {
+      const payment = await redirected(stores.payments);
+      const [received] = await Promise.all([
+        stores.payments.receiveSignal(item(payment), authorisation(payment)),
+        other.payments.recordSignal(payment.id, { source: "WEBHOOK", eventCode: "OFFER_CLOSED" }, {}),
+      ]);
+      expect(received.recorded).not.toBeNull();
+      const events = await stores.payments.listEvents(payment.id, 0);
+      expect(events.map((e) => e.version)).toEqual(events.map((_, i) => i + 1));
+      expect(await stores.payments.getPayment(payment.id)).toMatchObject({ status: "AUTHORISED", version: events.length });
+      expect(await stores.inbox.unapplied(payment.pspReference)).toEqual([]);
+    }
+  });
+
   it("loses no update when different signals race: versions never skip or repeat", async () => {
     const { stores, again } = await backend.open();
     const other = await again();
@@ -167,3 +231,7 @@ describe.each(BACKENDS)("PaymentStore on $name", (backend) => {
     expect(await stores.payments.expireOrphans()).not.toContain(payment.id as PaymentId);
   });
 });
+
+function authorisation(payment: { amount: { value: number; currency: string } }) {
+  return { source: "WEBHOOK", eventCode: "AUTHORISATION", success: true, reason: null, amount: payment.amount } as const;
+}

@@ -2,7 +2,7 @@ import { and, asc, count, eq, gt, inArray, isNull, lte, or, sql } from "drizzle-
 import type { Notification, NotificationOutcome, StoredNotification } from "../../payments/notification.js";
 import type { NotificationInbox } from "../../payments/ports.js";
 import { toNotification } from "../rows.js";
-import type { PgDatabase } from "./database.js";
+import type { PgDatabase, PgTransaction } from "./database.js";
 import { notificationInbox } from "./schema.js";
 
 /** NotificationInbox on PostgreSQL: the unique identity key makes a redelivery to any instance a no-op. */
@@ -15,54 +15,7 @@ export class PgNotificationInbox implements NotificationInbox {
   }
 
   async save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>> {
-    if (items.length === 0) return [];
-    const receivedAt = new Date();
-    // One statement, so one round trip and atomic by itself; a concurrent save of the same item waits for the first
-    // to commit, then inserts nothing, and its id is read below.
-    const inserted = await this.db
-      .insert(notificationInbox)
-      .values(
-        items.map((item) => ({
-          pspReference: item.pspReference,
-          eventCode: item.eventCode,
-          success: item.success,
-          originalReference: item.originalReference,
-          merchantReference: item.merchantReference,
-          merchantAccountCode: item.merchantAccountCode,
-          raw: item.raw,
-          receivedAt,
-        })),
-      )
-      .onConflictDoNothing()
-      .returning();
-    const saved: Array<{ id: number; duplicate: boolean }> = [];
-    for (const [i, item] of items.entries()) {
-      // An item twice in one request: the first is new, the second its duplicate.
-      const earlier = items.findIndex((other) => sameIdentity(other, item));
-      if (earlier < i) {
-        saved.push({ id: saved[earlier]!.id, duplicate: true });
-        continue;
-      }
-      const fresh = inserted.find((row) => sameIdentity(row, item));
-      if (fresh) {
-        saved.push({ id: fresh.id, duplicate: false });
-        continue;
-      }
-      const [existing] = await this.db
-        .select({ id: notificationInbox.id })
-        .from(notificationInbox)
-        .where(
-          and(
-            eq(notificationInbox.pspReference, item.pspReference),
-            eq(notificationInbox.eventCode, item.eventCode),
-            eq(notificationInbox.success, item.success),
-            eq(notificationInbox.originalReference, item.originalReference),
-          ),
-        );
-      if (!existing) throw new Error(`inbox item ${item.pspReference} ${item.eventCode} vanished`);
-      saved.push({ id: existing.id, duplicate: true });
-    }
-    return saved;
+    return saveNotifications(this.db, items, new Date());
   }
 
   async unapplied(pspReference: string): Promise<StoredNotification[]> {
@@ -126,6 +79,63 @@ export class PgNotificationInbox implements NotificationInbox {
       .set({ appliedAt: new Date(), outcome })
       .where(and(eq(notificationInbox.id, id), isNull(notificationInbox.appliedAt)));
   }
+}
+
+/**
+ * Stores the items, unapplied, in one statement (one round trip, atomic by itself); an item stored before comes back as
+ * a duplicate. A concurrent save of the same item waits for the first to commit, then inserts nothing, and its id is read.
+ */
+export async function saveNotifications(
+  db: PgDatabase | PgTransaction,
+  items: Notification[],
+  receivedAt: Date,
+): Promise<Array<{ id: number; duplicate: boolean }>> {
+  if (items.length === 0) return [];
+  const inserted = await db
+    .insert(notificationInbox)
+    .values(
+      items.map((item) => ({
+        pspReference: item.pspReference,
+        eventCode: item.eventCode,
+        success: item.success,
+        originalReference: item.originalReference,
+        merchantReference: item.merchantReference,
+        merchantAccountCode: item.merchantAccountCode,
+        raw: item.raw,
+        receivedAt,
+      })),
+    )
+    .onConflictDoNothing()
+    .returning();
+  const saved: Array<{ id: number; duplicate: boolean }> = [];
+  for (const [i, item] of items.entries()) {
+    // An item twice in one request: the first is new, the second its duplicate.
+    const earlier = items.findIndex((other) => sameIdentity(other, item));
+    if (earlier < i) {
+      saved.push({ id: saved[earlier]!.id, duplicate: true });
+      continue;
+    }
+    const fresh = inserted.find((row) => sameIdentity(row, item));
+    saved.push(fresh ? { id: fresh.id, duplicate: false } : { id: await notificationId(db, item), duplicate: true });
+  }
+  return saved;
+}
+
+/** The id of an item stored before, found by its identity. */
+export async function notificationId(db: PgDatabase | PgTransaction, item: Notification): Promise<number> {
+  const [existing] = await db
+    .select({ id: notificationInbox.id })
+    .from(notificationInbox)
+    .where(
+      and(
+        eq(notificationInbox.pspReference, item.pspReference),
+        eq(notificationInbox.eventCode, item.eventCode),
+        eq(notificationInbox.success, item.success),
+        eq(notificationInbox.originalReference, item.originalReference),
+      ),
+    );
+  if (!existing) throw new Error(`inbox item ${item.pspReference} ${item.eventCode} vanished`);
+  return existing.id;
 }
 
 function sameIdentity(

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { and, asc, eq, gt, gte, isNull, lt, or } from "drizzle-orm";
+import { and, asc, eq, gt, gte, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import { applyPaymentSignal } from "../../payments/apply-signal.js";
-import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
-import { NotificationOutcome } from "../../payments/notification.js";
-import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
+import type { ApiKeyName, PaymentId, PspReference } from "../../payments/ids.js";
+import { type Notification, NotificationOutcome } from "../../payments/notification.js";
+import type { Payment, PaymentEvent } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
   HeldLease,
@@ -15,11 +15,13 @@ import type {
   NotificationTarget,
   PaymentStore,
   ProviderFacts,
+  ReceivedSignal,
   RecordedSignal,
 } from "../../payments/ports.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
-import { toEvent, toPayment } from "../rows.js";
+import { type AppliedEffect, recordedOf, toEvent, toPayment } from "../rows.js";
 import type { PgDatabase, PgTransaction } from "./database.js";
+import { notificationId, saveNotifications } from "./notification-inbox.js";
 import { idempotencyKeys, leases, notificationInbox, paymentEvents, payments } from "./schema.js";
 
 /** Thrown inside a transaction to roll it back when a concurrent request won a unique key (docs/stack.md #17). */
@@ -149,23 +151,24 @@ export class PgPaymentStore implements PaymentStore {
       const now = new Date();
       const effect = applyPaymentSignal(before, signal, facts, now, settles !== undefined);
       if (effect.kind === "foreign") return { payment: before, change: null, anomaly: null };
-      const { update, event, anomaly } = effect;
-      // Claim the inbox item in this transaction, with its outcome: whoever claims it applies it, once.
-      const outcome = event ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE;
-      if (settles && !(await claimNotification(tx, settles.notificationId, now, outcome))) {
-        return { payment: before, change: null, anomaly: null };
-      }
-      if (!update) return { payment: before, change: null, anomaly };
-      const [updated] = await tx
-        .update(payments)
-        .set({ ...update, updatedAt: now })
-        .where(and(eq(payments.id, id), eq(payments.version, before.version)))
-        .returning();
-      if (!updated) throw new Error(`payment ${id} changed under its own transaction`);
-      const payment = toPayment(updated);
-      if (!event) return { payment, change: null, anomaly };
-      const stored = await insertEvent(tx, event);
-      return { payment, change: { payment: payment as VisiblePayment, event: stored }, anomaly };
+      // Claim the inbox item in the same statement, with its outcome: whoever claims it applies it, once.
+      const written = await writeSignal(tx, before, effect, settles ? { claim: settles.notificationId } : null, now);
+      if (settles && written !== "moved" && written.id === null) return { payment: before, change: null, anomaly: null };
+      return recordedOf(before, effect, now);
+    });
+  }
+
+  async receiveSignal(item: Notification, signal: PaymentSignal): Promise<ReceivedSignal> {
+    const now = new Date();
+    // Read without a lock, decide, and write in one statement that locks the row only if it is still as read (docs/
+    // stack.md #17): two round trips and one commit per webhook, no BEGIN and COMMIT.
+    const [row] = await this.db.select().from(payments).where(eq(payments.pspReference, item.pspReference));
+    const received = await receiveOn(this.db, row ? toPayment(row) : null, item, signal, now, true);
+    if (received) return received;
+    // The row moved between the read and the write: decided again on the row locked for update.
+    return this.db.transaction(async (tx) => {
+      const [locked] = await tx.select().from(payments).where(eq(payments.pspReference, item.pspReference)).for("update");
+      return (await receiveOn(tx, locked ? toPayment(locked) : null, item, signal, now, false))!;
     });
   }
 
@@ -264,6 +267,98 @@ export class PgPaymentStore implements PaymentStore {
 
 function leaseHeld({ key, holder }: HeldLease) {
   return and(eq(leases.key, key), eq(leases.holder, holder));
+}
+
+function outcomeOf(effect: AppliedEffect): NotificationOutcome {
+  return effect.event ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE;
+}
+
+/**
+ * Stores the item and writes what the rules decide for it on `before`; null when `guarded` (before is not locked) and
+ * the row has moved since it was read: nothing was written.
+ */
+async function receiveOn(
+  db: PgDatabase | PgTransaction,
+  before: Payment | null,
+  item: Notification,
+  signal: PaymentSignal,
+  now: Date,
+  guarded: boolean,
+): Promise<ReceivedSignal | null> {
+  const effect = before && applyPaymentSignal(before, signal, { pspReference: item.pspReference as PspReference }, now, true);
+  if (!before || !effect || effect.kind === "foreign") {
+    const [saved] = await saveNotifications(db, [item], now);
+    return { ...saved!, recorded: null };
+  }
+  const written = await writeSignal(db, before, effect, { insert: item }, now, guarded);
+  if (written === "moved") return null;
+  // Stored before (a redelivery, or another instance's copy): nothing was written.
+  if (written.id === null) return { id: await notificationId(db, item), duplicate: true, recorded: null };
+  return { id: written.id, duplicate: false, recorded: recordedOf(before, effect, now) };
+}
+
+/**
+ * Writes what the rules decided on `before` in one statement (one round trip): the inbox item first (claimed, or
+ * inserted already settled), then, only if that returned it, the payment's update and its event. `id` is null when
+ * the item was applied or stored before: nothing was written. `guarded`: `before` was read without a lock, so the
+ * statement first locks the row if it still holds what the rules read, and writes nothing ("moved") if not.
+ */
+async function writeSignal(
+  db: PgDatabase | PgTransaction,
+  before: Payment,
+  effect: AppliedEffect,
+  inbox: { claim: number } | { insert: Notification } | null,
+  now: Date,
+  guarded = false,
+): Promise<{ id: number | null } | "moved"> {
+  const { update, event } = effect;
+  if (!inbox && !update) return { id: null };
+  const ctes: SQL[] = [];
+  if (guarded) ctes.push(sql`locked as (select id from payments where ${asRead(before)} for update)`);
+  if (inbox && "claim" in inbox) {
+    ctes.push(sql`item as (update notification_inbox set applied_at = ${now}, outcome = ${outcomeOf(effect)}
+      where id = ${inbox.claim} and applied_at is null returning id)`);
+  } else if (inbox) {
+    const n = inbox.insert;
+    ctes.push(sql`item as (insert into notification_inbox
+        (psp_reference, event_code, success, original_reference, merchant_reference, merchant_account_code, raw, received_at, applied_at, outcome)
+      select ${n.pspReference}, ${n.eventCode}, ${n.success}::boolean, ${n.originalReference}, ${n.merchantReference}, ${n.merchantAccountCode},
+        ${n.raw}, ${now}::timestamptz, ${now}::timestamptz, ${outcomeOf(effect)} ${guarded ? sql`where exists (select 1 from locked)` : sql``}
+      on conflict do nothing returning id)`);
+  }
+  if (update) {
+    ctes.push(sql`changed as (
+      update payments set psp_reference = ${update.pspReference}, action = ${update.action === null ? null : JSON.stringify(update.action)}::jsonb,
+        status = ${update.status}, refusal_reason = ${update.refusalReason}, result_code = ${update.resultCode},
+        authorised_by_webhook = ${update.authorisedByWebhook}, details_submitted_at = ${update.detailsSubmittedAt},
+        version = ${update.version}, updated_at = ${now}
+      where id = ${before.id} and version = ${before.version} ${inbox ? sql`and exists (select 1 from item)` : sql``}
+      returning id)`);
+  }
+  if (event) {
+    ctes.push(sql`event as (
+      insert into payment_events (payment_id, version, status, previous_status, source, event_code, result_code, occurred_at)
+      select id, ${event.version}::int, ${event.status}, ${event.previousStatus}, ${event.source}, ${event.eventCode}, ${event.resultCode}, ${event.occurredAt}::timestamptz
+      from changed)`);
+  }
+  const { rows } = await db.execute<{ id: number | null; changed: number; locked: number }>(
+    sql`with ${sql.join(ctes, sql`, `)} select ${inbox ? sql`(select id from item)` : sql`null`} as id,
+      ${update ? sql`(select count(*) from changed)` : sql`0`}::int as changed, ${guarded ? sql`(select count(*) from locked)` : sql`1`}::int as locked`,
+  );
+  const result = rows[0]!;
+  if (result.locked === 0) return "moved";
+  if (inbox && result.id === null) return { id: null };
+  if (update && result.changed === 0) throw new Error(`payment ${before.id} changed under its own transaction`);
+  return { id: result.id };
+}
+
+/** The payment's row still holds every column the rules read in `before`. */
+function asRead(before: Payment): SQL {
+  return sql`id = ${before.id} and version = ${before.version} and status is not distinct from ${before.status}
+    and psp_reference is not distinct from ${before.pspReference} and coalesce(action, 'null'::jsonb) = ${JSON.stringify(before.action)}::jsonb
+    and refusal_reason is not distinct from ${before.refusalReason} and result_code is not distinct from ${before.resultCode}
+    and authorised_by_webhook = ${before.authorisedByWebhook}
+    and details_submitted_at is not distinct from ${before.detailsSubmittedAt}::timestamptz`;
 }
 
 export async function insertEvent(tx: PgTransaction, event: PaymentEvent): Promise<PaymentEvent> {

@@ -1,3 +1,4 @@
+import type { Statement } from "better-sqlite3";
 import { and, asc, count, eq, gt, isNull, lte, or, sql } from "drizzle-orm";
 import { toNotification } from "../rows.js";
 import type { Notification, NotificationOutcome, StoredNotification } from "../../payments/notification.js";
@@ -9,36 +10,19 @@ import { notificationInbox } from "./schema.js";
 /** NotificationInbox on SQLite: saved through the group commit, so an acknowledged item is on disk (synchronous=FULL). */
 export class SqliteNotificationInbox implements NotificationInbox {
   private readonly q: ReturnType<typeof prepareQueries>;
+  private readonly inserts: InboxInserts;
 
   constructor(
     db: SqliteDatabase,
     private readonly writes: GroupCommit,
   ) {
     this.q = prepareQueries(db);
+    this.inserts = new InboxInserts(db);
   }
 
   async save(items: Notification[]): Promise<Array<{ id: number; duplicate: boolean }>> {
     const receivedAt = new Date();
-    return this.writes.write(() =>
-      items.map((item) => {
-        const identity = {
-          pspReference: item.pspReference,
-          eventCode: item.eventCode,
-          success: item.success,
-          originalReference: item.originalReference,
-        };
-        const inserted = this.q.insert.get({
-          ...identity,
-          merchantReference: item.merchantReference,
-          merchantAccountCode: item.merchantAccountCode,
-          raw: item.raw,
-          receivedAt,
-        });
-        if (inserted) return { id: inserted.id, duplicate: false };
-        // A placeholder in a where clause is bound as given, not through the column's boolean encoder.
-        return { id: this.q.idByIdentity.get({ ...identity, success: Number(item.success) })!.id, duplicate: true };
-      }),
-    );
+    return this.writes.write(() => items.map((item) => this.inserts.insert(item, receivedAt, null)));
   }
 
   async unapplied(pspReference: string): Promise<StoredNotification[]> {
@@ -70,37 +54,70 @@ export class SqliteNotificationInbox implements NotificationInbox {
   }
 }
 
+/**
+ * Storing an item, on better-sqlite3's statements directly: the webhook path's hottest write, where drizzle's parameter
+ * filling cost more than the insert (BENCHMARKS.md, scenario 3). Shared by the inbox and by receiveSignal.
+ */
+export class InboxInserts {
+  private readonly insertRow: Statement<InboxRow, { id: number }>;
+  private readonly idByIdentity: Statement<Pick<InboxRow, "pspReference" | "eventCode" | "success" | "originalReference">, { id: number }>;
+
+  constructor(db: SqliteDatabase) {
+    this.insertRow = db.$client.prepare(
+      `insert into notification_inbox
+         (psp_reference, event_code, success, original_reference, merchant_reference, merchant_account_code, raw, received_at, applied_at, outcome)
+       values (@pspReference, @eventCode, @success, @originalReference, @merchantReference, @merchantAccountCode, @raw, @receivedAt, @appliedAt, @outcome)
+       on conflict do nothing returning id`,
+    );
+    this.idByIdentity = db.$client.prepare(
+      `select id from notification_inbox
+       where psp_reference = @pspReference and event_code = @eventCode and success = @success and original_reference = @originalReference`,
+    );
+  }
+
+  /** Inserts the item, settled with `settled` when given; an item stored before is left as it is and named a duplicate. */
+  insert(
+    item: Notification,
+    receivedAt: Date,
+    settled: { at: Date; outcome: NotificationOutcome } | null,
+  ): { id: number; duplicate: boolean } {
+    const identity = {
+      pspReference: item.pspReference,
+      eventCode: item.eventCode,
+      success: item.success ? 1 : 0,
+      originalReference: item.originalReference,
+    };
+    const inserted = this.insertRow.get({
+      ...identity,
+      merchantReference: item.merchantReference,
+      merchantAccountCode: item.merchantAccountCode,
+      raw: item.raw,
+      receivedAt: receivedAt.getTime(),
+      appliedAt: settled ? settled.at.getTime() : null,
+      outcome: settled ? settled.outcome : null,
+    });
+    if (inserted) return { id: inserted.id, duplicate: false };
+    return { id: this.idByIdentity.get(identity)!.id, duplicate: true };
+  }
+}
+
+interface InboxRow {
+  pspReference: string;
+  eventCode: string;
+  success: number;
+  originalReference: string;
+  merchantReference: string;
+  merchantAccountCode: string;
+  raw: string;
+  receivedAt: number;
+  appliedAt: number | null;
+  outcome: NotificationOutcome | null;
+}
+
 /** Every statement prepared once (see payment-store.ts). */
 function prepareQueries(db: SqliteDatabase) {
   const p = sql.placeholder;
   return {
-    insert: db
-      .insert(notificationInbox)
-      .values({
-        pspReference: p("pspReference"),
-        eventCode: p("eventCode"),
-        success: p("success"),
-        originalReference: p("originalReference"),
-        merchantReference: p("merchantReference"),
-        merchantAccountCode: p("merchantAccountCode"),
-        raw: p("raw"),
-        receivedAt: p("receivedAt"),
-      })
-      .onConflictDoNothing()
-      .returning({ id: notificationInbox.id })
-      .prepare(),
-    idByIdentity: db
-      .select({ id: notificationInbox.id })
-      .from(notificationInbox)
-      .where(
-        and(
-          eq(notificationInbox.pspReference, p("pspReference")),
-          eq(notificationInbox.eventCode, p("eventCode")),
-          eq(notificationInbox.success, p("success")),
-          eq(notificationInbox.originalReference, p("originalReference")),
-        ),
-      )
-      .prepare(),
     countUnapplied: db.select({ count: count() }).from(notificationInbox).where(isNull(notificationInbox.appliedAt)).prepare(),
     due: db
       .select()

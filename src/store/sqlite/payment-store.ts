@@ -1,7 +1,8 @@
-import { toEvent, toPayment } from "../rows.js";
+import type { Statement } from "better-sqlite3";
+import { recordedOf, toEvent, toPayment } from "../rows.js";
 import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
-import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
-import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
+import type { ApiKeyName, PaymentId, PspReference } from "../../payments/ids.js";
+import type { Payment, PaymentEvent } from "../../payments/payment.js";
 import type {
   CreatePaymentResult,
   HeldLease,
@@ -13,13 +14,15 @@ import type {
   NotificationTarget,
   PaymentStore,
   ProviderFacts,
+  ReceivedSignal,
   RecordedSignal,
 } from "../../payments/ports.js";
-import { NotificationOutcome } from "../../payments/notification.js";
-import { applyPaymentSignal } from "../../payments/apply-signal.js";
+import { type Notification, NotificationOutcome } from "../../payments/notification.js";
+import { applyPaymentSignal, type PaymentUpdate } from "../../payments/apply-signal.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
 import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
+import { InboxInserts } from "./notification-inbox.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
 
 /**
@@ -28,6 +31,9 @@ import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./s
  */
 export class SqlitePaymentStore implements PaymentStore {
   private readonly q: ReturnType<typeof prepareQueries>;
+  private readonly inserts: InboxInserts;
+  private readonly writeUpdate: Statement<ReturnType<typeof updateParams>>;
+  private readonly writeEvent: Statement<ReturnType<typeof eventParams>>;
   /** SQLite serves one process (docs/contract.md, Running several instances): its leases need not outlive it. */
   private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
 
@@ -37,6 +43,19 @@ export class SqlitePaymentStore implements PaymentStore {
     private readonly sessionLifetimeMs: number,
   ) {
     this.q = prepareQueries(db);
+    this.inserts = new InboxInserts(db);
+    // The webhook path's writes on better-sqlite3 directly: the rules already know the row they leave, so nothing is
+    // read back, and drizzle's parameter filling and row mapping are skipped (BENCHMARKS.md, scenario 3).
+    this.writeUpdate = db.$client.prepare(
+      `update payments set psp_reference = @pspReference, action = @action, status = @status, refusal_reason = @refusalReason,
+         result_code = @resultCode, authorised_by_webhook = @authorisedByWebhook, details_submitted_at = @detailsSubmittedAt,
+         version = @version, updated_at = @now
+       where id = @id and version = @expectedVersion`,
+    );
+    this.writeEvent = db.$client.prepare(
+      `insert into payment_events (payment_id, version, status, previous_status, source, event_code, result_code, occurred_at)
+       values (@paymentId, @version, @status, @previousStatus, @source, @eventCode, @resultCode, @occurredAt)`,
+    );
   }
 
   async createPayment(draft: NewPayment, claim: IdempotencyClaim | null, lease?: NewLease): Promise<CreatePaymentResult> {
@@ -117,30 +136,53 @@ export class SqlitePaymentStore implements PaymentStore {
       if (releases) this.releaseHeld(releases);
       const row = this.q.payment.get({ id });
       if (!row) throw new Error(`payment ${id} vanished`);
-      const before = toPayment(row);
       const now = new Date();
-      const effect = applyPaymentSignal(before, signal, facts, now, settles !== undefined);
-      if (effect.kind === "foreign") return { payment: before, change: null, anomaly: null };
-      // Claim the inbox item in this transaction: whoever claims it applies it, once.
-      if (settles && this.q.claimNotification.run({ id: settles.notificationId, now }).changes === 0) {
-        return { payment: before, change: null, anomaly: null };
-      }
-      const { update, event, anomaly } = effect;
-      if (!update) return { payment: before, change: null, anomaly };
-      const updated = this.q.updatePayment.get({
-        ...update,
-        id,
-        expectedVersion: before.version,
-        detailsSubmittedAt: update.detailsSubmittedAt?.getTime() ?? null,
-        now,
-      });
-      if (!updated) throw new Error(`payment ${id} changed under its own transaction`);
-      const payment = toPayment(updated);
-      if (!event) return { payment, change: null, anomaly };
-      const stored = this.q.insertEvent.get({ ...event, now })!;
-      if (settles) this.q.markNotificationApplied.run({ id: settles.notificationId });
-      return { payment, change: { payment: payment as VisiblePayment, event: toEvent(stored) }, anomaly };
+      // Claim the inbox item in this transaction, with its outcome: whoever claims it applies it, once.
+      const claim = settles
+        ? (outcome: NotificationOutcome) => this.q.claimNotification.run({ id: settles.notificationId, now, outcome }).changes > 0
+        : null;
+      return this.record(toPayment(row), signal, facts, now, claim) ?? { payment: toPayment(row), change: null, anomaly: null };
     });
+  }
+
+  async receiveSignal(item: Notification, signal: PaymentSignal): Promise<ReceivedSignal> {
+    const receivedAt = new Date();
+    return this.writes.write(() => {
+      const row = this.q.paymentByPsp.get({ pspReference: item.pspReference });
+      if (!row) return { ...this.inserts.insert(item, receivedAt, null), recorded: null };
+      let saved: { id: number; duplicate: boolean } | null = null;
+      // The item is stored already settled with its outcome: one insert instead of an insert and a claim.
+      const recorded = this.record(toPayment(row), signal, { pspReference: item.pspReference as PspReference }, receivedAt, (outcome) => {
+        saved = this.inserts.insert(item, receivedAt, { at: receivedAt, outcome });
+        return !saved.duplicate;
+      });
+      // A webhook the rules call foreign is stored unapplied, for the usual path to settle.
+      saved ??= this.inserts.insert(item, receivedAt, null);
+      return { ...saved, recorded: saved.duplicate ? null : recorded };
+    });
+  }
+
+  /**
+   * The status rules on `before`, then (when `claim` takes the inbox item, or there is none) its update and event:
+   * runs inside a write. Null when the webhook is foreign or its item was claimed already: nothing was written.
+   */
+  private record(
+    before: Payment,
+    signal: PaymentSignal,
+    facts: ProviderFacts,
+    now: Date,
+    claim: ((outcome: NotificationOutcome) => boolean) | null,
+  ): RecordedSignal | null {
+    const effect = applyPaymentSignal(before, signal, facts, now, claim !== null);
+    if (effect.kind === "foreign") return null;
+    const { update, event, anomaly } = effect;
+    if (claim && !claim(event ? NotificationOutcome.APPLIED : NotificationOutcome.NO_CHANGE)) return null;
+    if (!update) return { payment: before, change: null, anomaly };
+    if (this.writeUpdate.run(updateParams(before, update, now)).changes === 0) {
+      throw new Error(`payment ${before.id} changed under its own transaction`);
+    }
+    if (event) this.writeEvent.run(eventParams(event));
+    return recordedOf(before, effect, now);
   }
 
   async getPaymentByPspReference(pspReference: string): Promise<Payment | null> {
@@ -284,37 +326,6 @@ function prepareQueries(db: SqliteDatabase) {
       })
       .returning()
       .prepare(),
-    updatePayment: db
-      .update(payments)
-      .set({
-        pspReference: setPlaceholder("pspReference"),
-        action: setPlaceholder("action"),
-        status: setPlaceholder("status"),
-        refusalReason: setPlaceholder("refusalReason"),
-        resultCode: setPlaceholder("resultCode"),
-        authorisedByWebhook: setPlaceholder("authorisedByWebhook"),
-        // Set once, never cleared; a raw placeholder, as drizzle's timestamp encoder rejects null.
-        detailsSubmittedAt: sql`coalesce(${payments.detailsSubmittedAt}, ${p("detailsSubmittedAt")})`,
-        version: setPlaceholder("version"),
-        updatedAt: setPlaceholder("now"),
-      })
-      .where(and(eq(payments.id, p("id")), eq(payments.version, p("expectedVersion"))))
-      .returning()
-      .prepare(),
-    insertEvent: db
-      .insert(paymentEvents)
-      .values({
-        paymentId: p("paymentId"),
-        version: p("version"),
-        status: p("status"),
-        previousStatus: p("previousStatus"),
-        source: p("source"),
-        eventCode: p("eventCode"),
-        resultCode: p("resultCode"),
-        occurredAt: p("now"),
-      })
-      .returning()
-      .prepare(),
     events: db
       .select()
       .from(paymentEvents)
@@ -344,13 +355,38 @@ function prepareQueries(db: SqliteDatabase) {
       .prepare(),
     claimNotification: db
       .update(notificationInbox)
-      .set({ appliedAt: setPlaceholder("now"), outcome: NotificationOutcome.NO_CHANGE })
+      .set({ appliedAt: setPlaceholder("now"), outcome: setPlaceholder("outcome") })
       .where(and(eq(notificationInbox.id, p("id")), isNull(notificationInbox.appliedAt)))
       .prepare(),
-    markNotificationApplied: db
-      .update(notificationInbox)
-      .set({ outcome: NotificationOutcome.APPLIED })
-      .where(eq(notificationInbox.id, p("id")))
-      .prepare(),
+  };
+}
+
+/** A payment's update as the plain statement binds it: SQLite has no booleans, dates or JSON. */
+function updateParams(before: Payment, update: PaymentUpdate, now: Date) {
+  return {
+    id: before.id,
+    expectedVersion: before.version,
+    pspReference: update.pspReference,
+    action: update.action === null ? null : JSON.stringify(update.action),
+    status: update.status,
+    refusalReason: update.refusalReason,
+    resultCode: update.resultCode,
+    authorisedByWebhook: update.authorisedByWebhook ? 1 : 0,
+    detailsSubmittedAt: update.detailsSubmittedAt?.getTime() ?? null,
+    version: update.version,
+    now: now.getTime(),
+  };
+}
+
+function eventParams(event: PaymentEvent) {
+  return {
+    paymentId: event.paymentId,
+    version: event.version,
+    status: event.status,
+    previousStatus: event.previousStatus,
+    source: event.source,
+    eventCode: event.eventCode,
+    resultCode: event.resultCode,
+    occurredAt: event.occurredAt.getTime(),
   };
 }
