@@ -61,13 +61,14 @@ export interface WebSocketOptions {
 }
 
 /**
- * Per socket: its principal, whether it holds a quota slot, its logger (with a requestId of its own, so its errors are
- * formatted and logged under it) and, per operation id, when it started.
+ * Per socket: its principal, whether it holds a quota slot, its requestId (its errors are formatted and logged under
+ * it, by a formatter made when the first one comes: most sockets never see one) and, per operation id, when it
+ * started. Kept small: a gateway holds one per open subscription (BENCHMARKS.md, scenario 5).
  */
 type SocketExtra = {
   principal?: Principal;
   counted?: boolean;
-  log?: Logger;
+  requestId?: string;
   formatError?: ErrorFormatter;
   started?: Map<string, number>;
 };
@@ -91,6 +92,14 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
     ...(options.production ? [NoSchemaIntrospectionCustomRule] : []),
   ];
   const quota = new SocketQuota(options.limits.maxSocketsPerKey);
+  const socketFormatter = (extra: SocketExtra): ErrorFormatter => {
+    if (!extra.requestId) return formatError;
+    extra.formatError ??= clientErrorFormatter({
+      production: options.production,
+      logger: options.logger.child({ requestId: extra.requestId, operation: "subscription" }),
+    });
+    return extra.formatError;
+  };
   const disposable = useServer<ConnectionParams, SocketExtra>(
     {
       schema: options.schema,
@@ -130,8 +139,9 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         ctx.extra.principal = principal;
         ctx.extra.counted = true;
         ctx.extra.started = new Map();
-        ctx.extra.log = options.logger.child({ requestId: requestIdOf(ctx.extra.request), operation: "subscription" });
-        ctx.extra.formatError = clientErrorFormatter({ production: options.production, logger: ctx.extra.log });
+        ctx.extra.requestId = requestIdOf(ctx.extra.request);
+        // Nothing else reads the upgrade request: its headers would otherwise stay on the heap for the socket's life.
+        Reflect.deleteProperty(ctx.extra, "request");
         return true;
       },
       onClose: (ctx) => {
@@ -158,13 +168,13 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         const context = args.contextValue as GatewayContext;
         if (context.delivering && options.isLive(context.delivering)) metrics.statusPublished(context.delivering.event.occurredAt);
         context.delivering = undefined;
-        const format = ctx.extra.formatError ?? formatError;
+        const format = socketFormatter(ctx.extra);
         return result.errors ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) } : result;
       },
       // onError sees what onSubscribe rejected (the client's operation is at fault, as Apollo's validation says) and
       // what a running subscription threw, which graphql-ws wraps with the thrown error as originalError.
       onError: (ctx, id, _payload, errors) => {
-        const format = ctx.extra.formatError ?? formatError;
+        const format = socketFormatter(ctx.extra);
         const formatted = errors.map((e) =>
           e.originalError ? format(e.toJSON(), e) : format({ ...e.toJSON(), extensions: { code: "GRAPHQL_VALIDATION_FAILED" } }, e),
         );
