@@ -1,5 +1,5 @@
 import { toEvent, toPayment } from "../rows.js";
-import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, gte, isNull, lt, sql } from "drizzle-orm";
 import type { ApiKeyName, PaymentId } from "../../payments/ids.js";
 import type { Payment, PaymentEvent, VisiblePayment } from "../../payments/payment.js";
 import type {
@@ -18,6 +18,7 @@ import { applyPaymentSignal } from "../../payments/apply-signal.js";
 import type { PaymentSignal } from "../../payments/transitions.js";
 import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
+import { prepareRowReads } from "./raw-read.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
 
 /**
@@ -26,6 +27,7 @@ import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./s
  */
 export class SqlitePaymentStore implements PaymentStore {
   private readonly q: ReturnType<typeof prepareQueries>;
+  private readonly reads: ReturnType<typeof prepareRowReads>;
   /** SQLite serves one process (docs/contract.md, Running several instances): its leases need not outlive it. */
   private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
 
@@ -35,6 +37,7 @@ export class SqlitePaymentStore implements PaymentStore {
     private readonly sessionLifetimeMs: number,
   ) {
     this.q = prepareQueries(db);
+    this.reads = prepareRowReads(db.$client);
   }
 
   async createPayment(draft: NewPayment, claim: IdempotencyClaim | null): Promise<CreatePaymentResult> {
@@ -99,7 +102,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async getPayment(id: PaymentId): Promise<Payment | null> {
-    const row = this.q.payment.get({ id });
+    const row = this.reads.payment(id);
     return row ? toPayment(row) : null;
   }
 
@@ -167,7 +170,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
-    return this.q.events.all({ id, afterVersion }).map(toEvent);
+    return this.reads.events(id, afterVersion).map(toEvent);
   }
 
   async takeLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
@@ -305,12 +308,6 @@ function prepareQueries(db: SqliteDatabase) {
         occurredAt: p("now"),
       })
       .returning()
-      .prepare(),
-    events: db
-      .select()
-      .from(paymentEvents)
-      .where(and(eq(paymentEvents.paymentId, p("id")), gt(paymentEvents.version, p("afterVersion"))))
-      .orderBy(asc(paymentEvents.version))
       .prepare(),
     idempotencyKey: db
       .select()
