@@ -5,6 +5,10 @@ import { RefundStatus } from "../payments/refund.js";
 import { EventSource, PaymentStatus, ShopperNextStep } from "../payments/status.js";
 
 // Every field names its type explicitly: tsx and other decorator-metadata-less runners must work too.
+// Object types are simpleResolvers: a plain field is read as a property (graphql-jit inlines it) instead of through
+// type-graphql's per-field resolver, which only runs middlewares, and the schema has none (BENCHMARKS.md, scenario 2).
+// Field resolvers (@FieldResolver) are unaffected.
+const SIMPLE = { simpleResolvers: true } as const;
 
 registerEnumType(PaymentStatus, { name: "PaymentStatus", description: "Where a payment stands." });
 registerEnumType(ShopperNextStep, {
@@ -25,7 +29,7 @@ registerEnumType(RefundStatus, {
   },
 });
 
-@ObjectType("Amount", { description: "Money in minor units; KRW has 0 decimals." })
+@ObjectType("Amount", { ...SIMPLE, description: "Money in minor units; KRW has 0 decimals." })
 export class AmountType {
   @Field(() => Int) value!: number;
   @Field(() => String) currency!: string;
@@ -37,14 +41,14 @@ export class AmountInput {
   @Field(() => String) currency!: string;
 }
 
-@ObjectType("PaymentMethod")
+@ObjectType("PaymentMethod", SIMPLE)
 export class PaymentMethodType {
   @Field(() => String) type!: string;
   @Field(() => String) name!: string;
   @Field(() => String, { nullable: true, description: "Adyen's checkout logo for this method." }) logoUrl!: string | null;
 }
 
-@ObjectType("PaymentEvent", { description: "One recorded status change." })
+@ObjectType("PaymentEvent", { ...SIMPLE, description: "One recorded status change." })
 export class PaymentEventType {
   @Field(() => Int, { description: "The payment's version after this change." }) version!: number;
   @Field(() => PaymentStatus) status!: PaymentStatus;
@@ -57,7 +61,7 @@ export class PaymentEventType {
   @Field(() => DateTimeResolver) occurredAt!: Date;
 }
 
-@ObjectType("Payment")
+@ObjectType("Payment", SIMPLE)
 export class PaymentType {
   @Field(() => ID, { description: "The gateway's own id: unguessable." }) id!: string;
   @Field(() => String, { description: "The merchant's reference, sent to Adyen as `reference`." }) reference!: string;
@@ -74,7 +78,7 @@ export class PaymentType {
   @Field(() => DateTimeResolver) updatedAt!: Date;
 }
 
-@ObjectType("PaymentStatusEvent")
+@ObjectType("PaymentStatusEvent", SIMPLE)
 export class PaymentStatusEventType {
   @Field(() => PaymentType, {
     description:
@@ -125,7 +129,7 @@ export class SubmitPaymentDetailsInput {
   idempotencyKey?: string | null;
 }
 
-@ObjectType("StoredPaymentMethod", { description: "A shopper's recurring KakaoPay token." })
+@ObjectType("StoredPaymentMethod", { ...SIMPLE, description: "A shopper's recurring KakaoPay token." })
 export class StoredPaymentMethodType {
   @Field(() => ID, { description: "Adyen's token: the RECURRING_CONTRACT pspReference." }) id!: string;
   @Field(() => String, { description: '"kakaopay"' }) type!: string;
@@ -152,7 +156,10 @@ export class DisableStoredPaymentMethodInput {
   @Field(() => String) shopperReference!: string;
 }
 
-@ObjectType("Refund", { description: "A refund of a captured payment (KakaoPay through Adyen cannot be cancelled, only refunded)." })
+@ObjectType("Refund", {
+  ...SIMPLE,
+  description: "A refund of a captured payment (KakaoPay through Adyen cannot be cancelled, only refunded).",
+})
 export class RefundType {
   @Field(() => ID) id!: string;
   @Field(() => ID) paymentId!: string;

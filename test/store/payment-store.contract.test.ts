@@ -67,6 +67,36 @@ describe.each(BACKENDS)("PaymentStore on $name", (backend) => {
     expect((await stores.payments.listEvents(payment.id, 0)).map((e) => e.version)).toEqual([1]);
   });
 
+  it("reads a payment and its events back with every field as written", async () => {
+    const { stores } = await backend.open();
+    const created = await stores.payments.createPayment(
+      {
+        ...draft(),
+        shopperLocale: "ko-KR",
+        channel: "IOS",
+        shopperReference: "shopper-1",
+        storePaymentMethod: true,
+        recurringProcessingModel: "UNSCHEDULED_CARD_ON_FILE",
+      },
+      null,
+    );
+    if (created.kind !== "created") throw new Error(created.kind);
+    const redirect = await stores.payments.recordSignal(
+      created.payment.id,
+      { source: "API", resultCode: "RedirectShopper" },
+      { pspReference: "PSP0000000000077" as never, action: { type: "redirect", url: "https://pay.example", data: { n: 1 } } },
+    );
+    const authorised = await stores.payments.recordSignal(
+      created.payment.id,
+      { source: "WEBHOOK", eventCode: "AUTHORISATION", success: true, amount: created.payment.amount },
+      {},
+    );
+    expect(authorised.payment).toMatchObject({ status: "AUTHORISED", authorisedByWebhook: true, storePaymentMethod: true });
+    expect(await stores.payments.getPayment(created.payment.id)).toEqual(authorised.payment);
+    expect(await stores.payments.listEvents(created.payment.id, 0)).toEqual([redirect.change?.event, authorised.change?.event]);
+    expect(await stores.payments.listEvents(created.payment.id, 1)).toEqual([authorised.change?.event]);
+  });
+
   it("applies one webhook item once when two instances race it", async () => {
     const { stores, again } = await backend.open();
     const other = await again();

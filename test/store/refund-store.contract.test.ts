@@ -72,6 +72,11 @@ describe.each(BACKENDS)("RefundStore on $name", (backend) => {
       pspReference: "REFUNDPSP0000001" as PspReference,
     });
     expect(done.change?.event).toMatchObject({ version: 3, refundStatus: "SUCCEEDED", status: "ACTION_REQUIRED" });
+    // Read back with every field as written, the refund's events among the payment's.
+    const second = await create(stores, payment.id, 2_000);
+    if (second.kind !== "created") throw new Error(second.kind);
+    expect(await stores.refunds.listRefunds(payment.id)).toEqual([done.refund, second.refund]);
+    expect((await stores.payments.listEvents(payment.id, 2))[0]).toEqual(done.change?.event);
   });
 
   it("hands each due refund to one re-sender, here or in another instance, until its lease ends", async () => {

@@ -32,10 +32,14 @@ class LostRace extends Error {}
  * payment row locked FOR UPDATE, idempotency keys and inbox items are claimed by their unique keys.
  */
 export class PgPaymentStore implements PaymentStore {
+  private readonly reads: ReturnType<typeof prepareReads>;
+
   constructor(
     private readonly db: PgDatabase,
     private readonly sessionLifetimeMs: number,
-  ) {}
+  ) {
+    this.reads = prepareReads(db);
+  }
 
   async createPayment(draft: NewPayment, claim: IdempotencyClaim | null, lease?: NewLease): Promise<CreatePaymentResult> {
     const now = new Date();
@@ -125,7 +129,7 @@ export class PgPaymentStore implements PaymentStore {
   }
 
   async getPayment(id: PaymentId): Promise<Payment | null> {
-    const [row] = await this.db.select().from(payments).where(eq(payments.id, id));
+    const [row] = await this.reads.payment.execute({ id });
     return row ? toPayment(row) : null;
   }
 
@@ -226,11 +230,7 @@ export class PgPaymentStore implements PaymentStore {
   }
 
   async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
-    const rows = await this.db
-      .select()
-      .from(paymentEvents)
-      .where(and(eq(paymentEvents.paymentId, id), gt(paymentEvents.version, afterVersion)))
-      .orderBy(asc(paymentEvents.version));
+    const rows = await this.reads.events.execute({ id, afterVersion });
     return rows.map(toEvent);
   }
 
@@ -383,4 +383,25 @@ export async function claimNotification(
 
 export async function markApplied(tx: PgTransaction, id: number): Promise<void> {
   await tx.update(notificationInbox).set({ outcome: NotificationOutcome.APPLIED }).where(eq(notificationInbox.id, id));
+}
+
+/**
+ * payment(id)'s reads, built once and prepared by name on each connection: drizzle building a query per call was a
+ * third of a query's CPU on PostgreSQL (BENCHMARKS.md, scenario 2).
+ */
+function prepareReads(db: PgDatabase) {
+  const p = sql.placeholder;
+  return {
+    payment: db
+      .select()
+      .from(payments)
+      .where(eq(payments.id, p("id")))
+      .prepare("payment_by_id"),
+    events: db
+      .select()
+      .from(paymentEvents)
+      .where(and(eq(paymentEvents.paymentId, p("id")), gt(paymentEvents.version, p("afterVersion"))))
+      .orderBy(asc(paymentEvents.version))
+      .prepare("payment_events_after"),
+  };
 }

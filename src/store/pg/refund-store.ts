@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNotNull, isNull, lte } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, lte, type Placeholder, sql } from "drizzle-orm";
 import { applyRefundSignal, refundEvent } from "../../payments/apply-signal.js";
 import type { PaymentId, PspReference, RefundId } from "../../payments/ids.js";
 import type { Amount, Payment, VisiblePayment } from "../../payments/payment.js";
@@ -19,7 +19,12 @@ class LostRace extends Error {}
  * keeps them free of deadlocks.
  */
 export class PgRefundStore implements RefundStore {
-  constructor(private readonly db: PgDatabase) {}
+  /** payment(id)'s refunds, built once and prepared by name on each connection, as PgPaymentStore's reads. */
+  private readonly refundsOfPayment: ReturnType<typeof prepareRefundsOf>;
+
+  constructor(private readonly db: PgDatabase) {
+    this.refundsOfPayment = prepareRefundsOf(db);
+  }
 
   async createRefund(
     paymentId: PaymentId,
@@ -141,8 +146,8 @@ export class PgRefundStore implements RefundStore {
     return refund;
   }
 
-  listRefunds(paymentId: PaymentId): Promise<Refund[]> {
-    return refundsOf(this.db, paymentId);
+  async listRefunds(paymentId: PaymentId): Promise<Refund[]> {
+    return (await this.refundsOfPayment.execute({ paymentId })).map(toRefund);
   }
 
   async takeDueRefunds(now: Date, limit: number, leaseUntil: Date): Promise<Refund[]> {
@@ -196,12 +201,15 @@ async function existingFor(db: PgDatabase | PgTransaction, claim: IdempotencyCla
 }
 
 function refundsOf(db: PgDatabase | PgTransaction, paymentId: PaymentId): Promise<Refund[]> {
-  return db
-    .select()
-    .from(refunds)
-    .where(eq(refunds.paymentId, paymentId))
-    .orderBy(asc(refunds.createdAt), asc(refunds.id))
-    .then((rows) => rows.map(toRefund));
+  return refundsOfQuery(db, paymentId).then((rows) => rows.map(toRefund));
+}
+
+function prepareRefundsOf(db: PgDatabase) {
+  return refundsOfQuery(db, sql.placeholder("paymentId")).prepare("refunds_of_payment");
+}
+
+function refundsOfQuery(db: PgDatabase | PgTransaction, paymentId: PaymentId | Placeholder) {
+  return db.select().from(refunds).where(eq(refunds.paymentId, paymentId)).orderBy(asc(refunds.createdAt), asc(refunds.id));
 }
 
 /** Bumps the payment's version and records the refund's change as its event; the payment's status is unchanged. */

@@ -1,6 +1,6 @@
 import type { Statement } from "better-sqlite3";
 import { recordedOf, toEvent, toPayment } from "../rows.js";
-import { and, asc, eq, gt, gte, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, gte, isNull, lt, sql } from "drizzle-orm";
 import type { ApiKeyName, PaymentId, PspReference } from "../../payments/ids.js";
 import type { Payment, PaymentEvent } from "../../payments/payment.js";
 import type {
@@ -23,7 +23,8 @@ import type { PaymentSignal } from "../../payments/transitions.js";
 import { probeWrite, type SqliteDatabase, setPlaceholder } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
 import { InboxInserts } from "./notification-inbox.js";
-import { idempotencyKeys, notificationInbox, paymentEvents, payments } from "./schema.js";
+import { prepareRowReads } from "./raw-read.js";
+import { idempotencyKeys, notificationInbox, payments } from "./schema.js";
 
 /**
  * PaymentStore on SQLite. Writes go through the group commit, where each runs synchronously in its own savepoint on
@@ -34,6 +35,7 @@ export class SqlitePaymentStore implements PaymentStore {
   private readonly inserts: InboxInserts;
   private readonly writeUpdate: Statement<ReturnType<typeof updateParams>>;
   private readonly writeEvent: Statement<ReturnType<typeof eventParams>>;
+  private readonly reads: ReturnType<typeof prepareRowReads>;
   /** SQLite serves one process (docs/contract.md, Running several instances): its leases need not outlive it. */
   private readonly leases = new Map<string, { holder: string; expiresAt: number }>();
 
@@ -56,6 +58,7 @@ export class SqlitePaymentStore implements PaymentStore {
       `insert into payment_events (payment_id, version, status, previous_status, source, event_code, result_code, occurred_at)
        values (@paymentId, @version, @status, @previousStatus, @source, @eventCode, @resultCode, @occurredAt)`,
     );
+    this.reads = prepareRowReads(db.$client);
   }
 
   async createPayment(draft: NewPayment, claim: IdempotencyClaim | null, lease?: NewLease): Promise<CreatePaymentResult> {
@@ -121,7 +124,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async getPayment(id: PaymentId): Promise<Payment | null> {
-    const row = this.q.payment.get({ id });
+    const row = this.reads.payment(id);
     return row ? toPayment(row) : null;
   }
 
@@ -214,7 +217,7 @@ export class SqlitePaymentStore implements PaymentStore {
   }
 
   async listEvents(id: PaymentId, afterVersion: number): Promise<PaymentEvent[]> {
-    return this.q.events.all({ id, afterVersion }).map(toEvent);
+    return this.reads.events(id, afterVersion).map(toEvent);
   }
 
   async takeLease(key: string, holder: string, ttlMs: number): Promise<boolean> {
@@ -325,12 +328,6 @@ function prepareQueries(db: SqliteDatabase) {
         updatedAt: p("now"),
       })
       .returning()
-      .prepare(),
-    events: db
-      .select()
-      .from(paymentEvents)
-      .where(and(eq(paymentEvents.paymentId, p("id")), gt(paymentEvents.version, p("afterVersion"))))
-      .orderBy(asc(paymentEvents.version))
       .prepare(),
     idempotencyKey: db
       .select()

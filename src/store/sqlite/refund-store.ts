@@ -7,6 +7,7 @@ import { applyRefundSignal, refundEvent } from "../../payments/apply-signal.js";
 import { EventSource } from "../../payments/status.js";
 import type { SqliteDatabase } from "./database.js";
 import type { GroupCommit } from "./group-commit.js";
+import { prepareRowReads } from "./raw-read.js";
 import { newRefundRow, toPayment, toRefund } from "../rows.js";
 import { idempotencyKeys, notificationInbox, paymentEvents, payments, refunds } from "./schema.js";
 import { NotificationOutcome } from "../../payments/notification.js";
@@ -17,10 +18,14 @@ import { NotificationOutcome } from "../../payments/notification.js";
  * one payment serialise and their reservations never exceed the amount.
  */
 export class SqliteRefundStore implements RefundStore {
+  private readonly reads: ReturnType<typeof prepareRowReads>;
+
   constructor(
     private readonly db: SqliteDatabase,
     private readonly writes: GroupCommit,
-  ) {}
+  ) {
+    this.reads = prepareRowReads(db.$client);
+  }
 
   createRefund(
     paymentId: PaymentId,
@@ -137,7 +142,7 @@ export class SqliteRefundStore implements RefundStore {
   }
 
   async listRefunds(paymentId: PaymentId): Promise<Refund[]> {
-    return this.refundsOf(paymentId);
+    return this.reads.refunds(paymentId).map(toRefund);
   }
 
   takeDueRefunds(now: Date, limit: number, leaseUntil: Date): Promise<Refund[]> {
