@@ -15,8 +15,11 @@ export interface Row {
   errors: number;
   /** To `ratioTo`'s runs in the same run; null for the baselines and subscriptions. */
   ratio: number | null;
-  /** The baseline `ratio` is to; results saved before it existed are all to "raw". */
-  ratioTo?: "raw" | "durable";
+  /**
+   * The baseline `ratio` is to; results saved before it existed are all to "raw". "off": a --observability row, the
+   * same scenario with logs and metrics off.
+   */
+  ratioTo?: "raw" | "durable" | "off";
   /**
    * µs of CPU (user + system, all threads) the server under test used per operation: the gateway's (or a
    * baseline's own), from the run's start until it was idle after it; for subscriptions, per webhook sent.

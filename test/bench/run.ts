@@ -232,12 +232,14 @@ async function profile(phase: "start" | "stop", name: string): Promise<void> {
       await target.call({ type: "profile-start" } satisfies ProbeRequest);
       continue;
     }
-    const path = join(runDir, `${name}.${target.name}.cpuprofile`);
+    // The PostgreSQL runs of --database=postgres get files of their own, beside SQLite's.
+    const file = `${name}.${target.name}${store ? ".postgres" : ""}`;
+    const path = join(runDir, `${file}.cpuprofile`);
     await target.call({ type: "profile-stop", path } satisfies ProbeRequest, 60_000);
     const summary = summariseProfile(path);
     // The simulator is idle but in scenario 4: its profile would say nothing.
     if (summary.cpuMs < 200) continue;
-    writeFileSync(join(runDir, `${name}.${target.name}.txt`), `${summary.text}\n`);
+    writeFileSync(join(runDir, `${file}.txt`), `${summary.text}\n`);
     say(`${target.name} profile of ${name}:\n${summary.text}`);
   }
 }
@@ -637,6 +639,7 @@ async function observabilityRuns(): Promise<void> {
       errors: 0,
       cores: {},
       ratio,
+      ratioTo: "off",
       target: `≥ ${OBSERVABILITY_TARGET} × off`,
       met: ratio >= OBSERVABILITY_TARGET,
     });
