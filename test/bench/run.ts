@@ -178,6 +178,8 @@ let store = "";
 
 /** --database=postgres: TEST_DATABASE_URL, or this machine's PostgreSQL; the bench runs in a schema of its own. */
 const postgresUrl = process.env.TEST_DATABASE_URL || "postgres://127.0.0.1:5432/test";
+/** --database=postgres with scenario 5: TEST_REDIS_URL, or this machine's Redis. */
+const redisUrl = process.env.TEST_REDIS_URL || "redis://127.0.0.1:6379";
 
 function schemaUrl(schema: string): string {
   const url = new URL(withUser(postgresUrl));
@@ -498,7 +500,13 @@ async function scenarioSubscriptions(n: number, rate: number): Promise<void> {
   const drivenCount = Math.min(n, rate * settings.driveSeconds);
   const { driven, idle } = await subscriptionPayments(n, drivenCount);
   say(`${label}: ${count(n)} graphql-ws subscriptions, ${count(drivenCount)} webhooks at ${count(rate)}/s`);
-  const pool = await start({ name: `ws-pool-${n}`, script: dist("./ws-pool.js"), ready: /ws-pool ready/, logDir: runDir, openFiles });
+  const pool = await start({
+    name: `ws-pool-${n}${store ? "-postgres" : ""}`,
+    script: dist("./ws-pool.js"),
+    ready: /ws-pool ready/,
+    logDir: runDir,
+    openFiles,
+  });
   try {
     const before = await probe<ProbeMemory>({ type: "memory" });
     const subscribe: PoolRequest = {
@@ -540,7 +548,7 @@ async function scenarioSubscriptions(n: number, rate: number): Promise<void> {
       : "–";
     rows.push({
       scenario: label,
-      what: `graphql-ws, ${count(drivenCount)} webhooks at ${count(rate)}/s → clients`,
+      what: `graphql-ws, ${count(drivenCount)} webhooks at ${count(rate)}/s → clients${store}`,
       perSecond: delivery.webhooksPerSecond,
       p50: delivery.p50 ?? NaN,
       p99: delivery.p99 ?? NaN,
@@ -710,12 +718,13 @@ async function main(): Promise<void> {
   }
   if (args.database === "postgres") {
     // The same scenarios again on PostgreSQL, in this run: a fresh schema, the same simulator and port; scenario 3
-    // is compared with the durable baseline measured around it on SQLite.
+    // is compared with the durable baseline measured around it on SQLite. Scenario 5 once (its first N and rate),
+    // with the Redis status feed, as several instances run (docs/contract.md, Running several instances).
     await stop(gateway);
     const schema = `bench_${Date.now()}`;
     await createSchema(schema);
     try {
-      await startGatewayProcess({ DATABASE_URL: schemaUrl(schema) });
+      await startGatewayProcess({ DATABASE_URL: schemaUrl(schema), ...(only.has("5") ? { REDIS_URL: redisUrl } : {}) });
       payments.fresh = [];
       payments.used = [];
       payments.all = [];
@@ -723,6 +732,7 @@ async function main(): Promise<void> {
       if (only.has("4")) await scenarioStart();
       if (only.has("2")) await scenarioQuery();
       if (only.has("3")) await scenarioWebhooks();
+      if (only.has("5")) await scenarioSubscriptions(subscriptionCounts()[0]!, settings.webhookRates[0]!);
       await stop(gateway);
     } finally {
       await dropSchema(schema);
