@@ -168,8 +168,9 @@ export function serveSubscriptions(server: Server, options: WebSocketOptions): {
         const context = args.contextValue as GatewayContext;
         if (context.delivering && options.isLive(context.delivering)) metrics.statusPublished(context.delivering.event.occurredAt);
         context.delivering = undefined;
+        if (!result.errors) return result;
         const format = socketFormatter(ctx.extra);
-        return result.errors ? { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) } : result;
+        return { ...result, errors: result.errors.map((e) => format(e.toJSON(), e)) };
       },
       // onError sees what onSubscribe rejected (the client's operation is at fault, as Apollo's validation says) and
       // what a running subscription threw, which graphql-ws wraps with the thrown error as originalError.
