@@ -8,6 +8,7 @@ import type { Payment } from "../../src/payments/payment.js";
 import type { IdempotencyClaim, PaymentStore } from "../../src/payments/ports.js";
 import { openStores, type Stores } from "../../src/store/index.js";
 import { dropTestSchema, schemaFor, TEST_DATABASE_URL, testSchemaUrl } from "../support/database.js";
+import { newPayment as paymentTerms } from "../support/stores.js";
 
 /**
  * The stores every port contract runs against: SQLite always, PostgreSQL when TEST_DATABASE_URL is set. `open` gives a
@@ -66,21 +67,13 @@ export async function newPayment(store: PaymentStore, amount = 10_000): Promise<
 
 export function draft(amount = 10_000) {
   counter += 1;
-  return {
+  return paymentTerms({
     id: newPaymentId(),
     owner: OWNER,
     reference: `order-${counter}`,
     amount: { value: amount, currency: "KRW" },
-    paymentMethodType: "kakaopay",
     returnUrl: "https://shop.example/return",
-    countryCode: "KR",
-    shopperLocale: null,
-    channel: null,
-    shopperReference: null,
-    storePaymentMethod: false,
-    storedPaymentMethodId: null,
-    recurringProcessingModel: null,
-  };
+  });
 }
 
 export function claim(key: string, requestHash = "hash-1", operation = "startKakaoPayPayment"): IdempotencyClaim {
